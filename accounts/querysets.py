@@ -1,0 +1,46 @@
+"""Permission scoping shared by every model an organisation owns (NetBox `RestrictedQuerySet`)."""
+
+from typing import Any
+
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models.functions import Cast
+from guardian.models import GroupObjectPermission
+
+from accounts.choices import ROLE_ACTIONS, SCOPE_ACTIONS, VerificationStatus
+
+# Queryset actions map onto Django/guardian permission codenames; "manage" needs the change permission.
+ACTION_PERMISSIONS = {"view": "view", "add": "change", "change": "change", "delete": "delete", "manage": "change"}
+
+
+def groups_allowed(user: Any, action: str) -> models.QuerySet[Group]:
+    """The organisation groups through which `user` (or an API-key principal) may perform `action`."""
+    api_key = getattr(user, "api_key", None)
+    if api_key is not None:
+        if action not in SCOPE_ACTIONS[api_key.scope]:
+            return Group.objects.none()
+        return Group.objects.filter(
+            organization__pk=api_key.organization_id, organization__status=VerificationStatus.VERIFIED
+        )
+    roles = [role for role, actions in ROLE_ACTIONS.items() if action in actions]
+    return Group.objects.filter(organization__memberships__user=user, organization__memberships__role__in=roles)
+
+
+class RestrictedQuerySet(models.QuerySet):
+    """A queryset that can be narrowed to what a user may see or do."""
+
+    def restrict(self, user: Any, action: str = "view") -> "RestrictedQuerySet":
+        """Objects `user` may `action`: granted (django-guardian) to a group their role lets them act through."""
+        if user is None or not user.is_authenticated:
+            return self.none()
+        if getattr(user, "is_superuser", False):
+            return self
+        content_type = ContentType.objects.get_for_model(self.model)
+        granted = GroupObjectPermission.objects.filter(
+            content_type=content_type,
+            permission__content_type=content_type,
+            permission__codename=f"{ACTION_PERMISSIONS[action]}_{content_type.model}",
+            group__in=groups_allowed(user, action),
+        ).values_list(Cast("object_pk", output_field=models.BigIntegerField()))
+        return self.filter(pk__in=granted)
