@@ -1,6 +1,7 @@
 """Write operations for users, organisations, memberships, invitations and API keys."""
 
 import hashlib
+import logging
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
 
+from accounts.apps import REGULATORS_GROUP
 from accounts.choices import ROLE_ACTIONS, ApiKeyScope, OrganizationKind, Role, VerificationStatus
 from accounts.models import ApiKey, Invitation, Membership, Organization, User
 from audit.services import audit_record
@@ -24,6 +26,7 @@ from core.errors import DomainError, OrganizationNotVerified, PermissionDeniedEr
 OWNED_OBJECT_ACTIONS = ("view", "change", "delete")
 LICENCE_CONTENT_TYPES = {"application/pdf", "image/png", "image/jpeg"}
 API_KEY_PREFIX = "dbk"
+logger = logging.getLogger(__name__)
 
 
 # --- permissions -----------------------------------------------------------------------------------------------
@@ -155,10 +158,26 @@ def _check_licence_file(licence: UploadedFile) -> None:
                               code="file_type")
 
 
-def _decide(organization: Organization, new: str, *, by: User, reason: str) -> Organization:
+def require_regulator(user: Any) -> None:
+    """Raise PermissionDeniedError unless `user` is a regulator, a superuser or the system (None)."""
+    if user is None or getattr(user, "is_superuser", False):
+        return
+    if not Membership.objects.filter(user=user, organization__kind=OrganizationKind.REGULATOR).exists():
+        raise PermissionDeniedError(_("Only a regulator can make this decision."))
+
+
+def _require_licence(org: Organization) -> None:
+    if not org.business_licence and not org.is_regulator:
+        raise DomainError(_("No business licence has been uploaded yet."), code="licence_missing")
+
+
+def _decide(organization: Organization, new: str, *, by: Any, reason: str, check: Any = None) -> Organization:
+    require_regulator(by)
     if not reason.strip():
         raise ValidationError({"reason": _("A reason is required; the organisation will see it.")}, code="required")
     org = Organization.objects.select_for_update().get(pk=organization.pk)
+    if check is not None:
+        check(org)
     org.status_reason = reason.strip()
     org.transition_to(new, by=by, reason=org.status_reason)
     transaction.on_commit(lambda: _mail_decision(org))
@@ -166,40 +185,41 @@ def _decide(organization: Organization, new: str, *, by: User, reason: str) -> O
 
 
 @transaction.atomic
-def organization_verify(*, organization: Organization, by: User, reason: str) -> Organization:
-    """A regulator accepts the organisation's verification."""
-    if not organization.business_licence and not organization.is_regulator:
-        raise DomainError(_("No business licence has been uploaded yet."), code="licence_missing")
-    return _decide(organization, VerificationStatus.VERIFIED, by=by, reason=reason)
+def organization_verify(*, organization: Organization, by: Any, reason: str) -> Organization:
+    """A regulator accepts the organisation's verification (its business licence must be on file)."""
+    return _decide(organization, VerificationStatus.VERIFIED, by=by, reason=reason, check=_require_licence)
 
 
 @transaction.atomic
-def organization_reject(*, organization: Organization, by: User, reason: str) -> Organization:
+def organization_reject(*, organization: Organization, by: Any, reason: str) -> Organization:
     """A regulator rejects the verification; the organisation may upload a new licence."""
     return _decide(organization, VerificationStatus.REJECTED, by=by, reason=reason)
 
 
 @transaction.atomic
-def organization_suspend(*, organization: Organization, by: User, reason: str) -> Organization:
+def organization_suspend(*, organization: Organization, by: Any, reason: str) -> Organization:
     """A regulator suspends a verified organisation; its API keys stop working."""
     return _decide(organization, VerificationStatus.SUSPENDED, by=by, reason=reason)
 
 
 @transaction.atomic
-def organization_reinstate(*, organization: Organization, by: User, reason: str) -> Organization:
+def organization_reinstate(*, organization: Organization, by: Any, reason: str) -> Organization:
     """A regulator lifts a suspension."""
     return _decide(organization, VerificationStatus.VERIFIED, by=by, reason=reason)
 
 
 def _mail_decision(org: Organization) -> None:
     context = {"organization": org}
-    send_mail(
-        subject=_("Databourse: %(org)s is now %(status)s") % {"org": org.name, "status": org.get_status_display()},
-        message=render_to_string("accounts/email/verification_decision.txt", context),
-        from_email=None,
-        recipient_list=[org.contact_email],
-        fail_silently=True,
-    )
+    try:
+        send_mail(
+            subject=_("Databourse: %(org)s is now %(status)s") % {"org": org.name, "status": org.get_status_display()},
+            message=render_to_string("accounts/email/verification_decision.txt", context),
+            from_email=None,
+            recipient_list=[org.contact_email],
+        )
+    except OSError:
+        # The decision stands whether or not the notice could be mailed; the member also sees it on their page.
+        logger.warning("Could not mail the verification decision for organisation %s", org.pk, exc_info=True)
 
 
 # --- memberships ------------------------------------------------------------------------------------------------
@@ -208,7 +228,7 @@ def _mail_decision(org: Organization) -> None:
 def _sync_staff(user: User) -> None:
     """Members of a regulator organisation are staff (the admin), in the Regulators group."""
     is_regulator = user.memberships.filter(organization__kind=OrganizationKind.REGULATOR).exists()
-    regulators, _created = Group.objects.get_or_create(name="Regulators")
+    regulators, _created = Group.objects.get_or_create(name=REGULATORS_GROUP)
     if is_regulator:
         user.groups.add(regulators)
     else:

@@ -5,3 +5,4 @@ from django.utils.translation import gettext_lazy as _
 class AuditConfig(AppConfig):
     name = "audit"
     verbose_name = _("Audit ledger")
+    regulator_permissions = ["audit.view_auditevent"]

@@ -8,3 +8,7 @@ class DatabourseAdminSite(OTPAdminSite):
     site_header = _("Databourse regulator console")
     site_title = _("Databourse regulator console")
     index_title = _("Review queues and ledger")
+    login_template = "admin/login_otp.html"
+
+    def __init__(self, name: str = "admin") -> None:
+        super().__init__(name)
