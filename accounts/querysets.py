@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models.functions import Cast
@@ -14,17 +13,18 @@ from accounts.choices import ROLE_ACTIONS, SCOPE_ACTIONS, VerificationStatus
 ACTION_PERMISSIONS = {"view": "view", "add": "change", "change": "change", "delete": "delete", "manage": "change"}
 
 
-def groups_allowed(user: Any, action: str) -> models.QuerySet[Group]:
-    """The organisation groups through which `user` (or an API-key principal) may perform `action`."""
+def groups_allowed(user: Any, action: str) -> models.QuerySet:
+    """Ids of the organisation groups through which `user` (or an API-key principal) may perform `action`."""
+    from accounts.models import Membership, Organization
+
     api_key = getattr(user, "api_key", None)
     if api_key is not None:
         if action not in SCOPE_ACTIONS[api_key.scope]:
-            return Group.objects.none()
-        return Group.objects.filter(
-            organization__pk=api_key.organization_id, organization__status=VerificationStatus.VERIFIED
-        )
+            return Organization.objects.none().values("group_id")
+        orgs = Organization.objects.filter(pk=api_key.organization_id, status=VerificationStatus.VERIFIED)
+        return orgs.values("group_id")
     roles = [role for role, actions in ROLE_ACTIONS.items() if action in actions]
-    return Group.objects.filter(organization__memberships__user=user, organization__memberships__role__in=roles)
+    return Membership.objects.filter(user=user, role__in=roles).values("organization__group_id")
 
 
 class RestrictedQuerySet(models.QuerySet):
@@ -41,6 +41,6 @@ class RestrictedQuerySet(models.QuerySet):
             content_type=content_type,
             permission__content_type=content_type,
             permission__codename=f"{ACTION_PERMISSIONS[action]}_{content_type.model}",
-            group__in=groups_allowed(user, action),
+            group_id__in=groups_allowed(user, action),
         ).values_list(Cast("object_pk", output_field=models.BigIntegerField()))
         return self.filter(pk__in=granted)

@@ -26,7 +26,8 @@ def _json_safe(data: dict | None) -> dict:
     return json.loads(json.dumps(data or {}, default=str))
 
 
-@transaction.atomic
+# No savepoint: callers are services that are already atomic, and a failed append must fail them anyway.
+@transaction.atomic(savepoint=False)
 def audit_record(
     *,
     action: str,
@@ -36,7 +37,7 @@ def audit_record(
     data: dict | None = None,
 ) -> AuditEvent:
     """Append one event to the ledger, chained to the current head under a row lock."""
-    head, _ = LedgerHead.objects.select_for_update().get_or_create(pk=1)
+    head = LedgerHead.objects.select_for_update().get(pk=1)
     kind, actor_id, actor_label = _actor_fields(actor)
     event = AuditEvent(
         sequence=head.sequence + 1,
@@ -53,8 +54,7 @@ def audit_record(
     )
     event.hash = event.compute_hash()
     event.save()
-    head.sequence, head.hash = event.sequence, event.hash
-    head.save(update_fields=["sequence", "hash"])
+    LedgerHead.objects.filter(pk=1).update(sequence=event.sequence, hash=event.hash)
     return event
 
 
