@@ -41,14 +41,26 @@ def _status_is(*statuses: str):
 @admin.register(Organization)
 class OrganizationAdmin(DecisionAdminMixin, admin.ModelAdmin):
     decisions = {
-        "verify": Decision(_("Verify"), lambda o, **kw: services.organization_verify(organization=o, **kw),
-                           _status_is(VerificationStatus.PENDING)),
-        "reject": Decision(_("Reject"), lambda o, **kw: services.organization_reject(organization=o, **kw),
-                           _status_is(VerificationStatus.PENDING)),
-        "suspend": Decision(_("Suspend"), lambda o, **kw: services.organization_suspend(organization=o, **kw),
-                            _status_is(VerificationStatus.VERIFIED)),
-        "reinstate": Decision(_("Reinstate"), lambda o, **kw: services.organization_reinstate(organization=o, **kw),
-                              _status_is(VerificationStatus.SUSPENDED)),
+        "verify": Decision(
+            _("Verify"),
+            lambda o, **kw: services.organization_verify(organization=o, **kw),
+            _status_is(VerificationStatus.PENDING),
+        ),
+        "reject": Decision(
+            _("Reject"),
+            lambda o, **kw: services.organization_reject(organization=o, **kw),
+            _status_is(VerificationStatus.PENDING),
+        ),
+        "suspend": Decision(
+            _("Suspend"),
+            lambda o, **kw: services.organization_suspend(organization=o, **kw),
+            _status_is(VerificationStatus.VERIFIED),
+        ),
+        "reinstate": Decision(
+            _("Reinstate"),
+            lambda o, **kw: services.organization_reinstate(organization=o, **kw),
+            _status_is(VerificationStatus.SUSPENDED),
+        ),
     }
     list_display = ["name", "credit_code", "kind", "capabilities", "status", "licence_link", "created_at"]
     list_filter = ["status", "kind", "can_sell", "can_buy", "can_operate_public_data", "can_appraise"]
@@ -58,12 +70,27 @@ class OrganizationAdmin(DecisionAdminMixin, admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "kind", "credit_code", "capabilities"]}),
         (_("Contact"), {"fields": ["address", "contact_name", "contact_email", "contact_phone"]}),
-        (_("Verification"), {"fields": ["status", "status_reason", "verified_at", "licence_link",
-                                        "licence_uploaded_at", "created_at"]}),
+        (
+            _("Verification"),
+            {"fields": ["status", "status_reason", "verified_at", "licence_link", "licence_uploaded_at", "created_at"]},
+        ),
     ]
-    readonly_fields = ["name", "kind", "credit_code", "capabilities", "address", "contact_name", "contact_email",
-                       "contact_phone", "status", "status_reason", "verified_at", "licence_link",
-                       "licence_uploaded_at", "created_at"]
+    readonly_fields = [
+        "name",
+        "kind",
+        "credit_code",
+        "capabilities",
+        "address",
+        "contact_name",
+        "contact_email",
+        "contact_phone",
+        "status",
+        "status_reason",
+        "verified_at",
+        "licence_link",
+        "licence_uploaded_at",
+        "created_at",
+    ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-DEMO_PASSWORD = "Databourse-demo-2026"  # noqa: S105 - printed by `make run`; demo data only
+DEMO_PASSWORD = "Databourse-demo-2026"
 DEMO_DOMAIN = "demo.databourse.cn"
 # Fixed TOTP secret for the demo regulator and superuser, so the printed code setup works offline.
 DEMO_TOTP_KEY = "3132333435363738393031323334353637383930"
@@ -24,27 +24,87 @@ class DemoOrg:
 
 
 DEMO_ORGS = [
-    DemoOrg("青岛市大数据发展管理局", "MB1A00001", "government", {"regulator": "owner", "reviewer": "admin"},
-            kind="regulator", address="青岛市市南区香港中路11号"),
-    DemoOrg("青岛海洋数据科技有限公司", "MA3C00002", "marine",
-            {"merchant": "owner", "merchant-admin": "admin", "merchant-editor": "editor", "merchant-viewer": "viewer"},
-            capabilities=("can_sell", "can_buy"), address="青岛市黄岛区海洋科技园"),
-    DemoOrg("胶东智慧农业数据有限公司", "MA3C00003", "agriculture", {"agri": "owner"},
-            capabilities=("can_sell",), address="青岛市即墨区蓝村街道"),
-    DemoOrg("青岛工业互联网数据服务有限公司", "MA3C00004", "manufacturing", {"factory": "owner"},
-            capabilities=("can_sell", "can_buy"), address="青岛市崂山区海尔路"),
-    DemoOrg("青岛公共数据运营有限公司", "MA3C00005", "government", {"operator": "owner"},
-            capabilities=("can_operate_public_data", "can_sell"), address="青岛市市北区敦化路"),
-    DemoOrg("山东港航供应链金融有限公司", "MA3C00006", "finance", {"buyer": "owner", "buyer-analyst": "editor"},
-            capabilities=("can_buy",), address="青岛市市北区港华路"),
-    DemoOrg("青岛华信资产评估有限公司", "MA3C00007", "finance", {"appraiser": "owner"},
-            capabilities=("can_appraise", "can_buy"), address="青岛市市南区东海西路"),
-    DemoOrg("崂山文旅数据有限公司", "MA3C00008", "culture_tourism", {"pending": "owner"},
-            capabilities=("can_sell",), status="pending", address="青岛市崂山区沙子口街道"),
-    DemoOrg("青岛城市交通数据有限公司", "MA3C00009", "transport", {"transit": "owner"},
-            capabilities=("can_sell", "can_buy"), address="青岛市李沧区九水东路"),
-    DemoOrg("青岛健康医疗大数据有限公司", "MA3C00010", "healthcare", {"health": "owner"},
-            capabilities=("can_sell",), address="青岛市市南区江苏路"),
+    DemoOrg(
+        "青岛市大数据发展管理局",
+        "MB1A00001",
+        "government",
+        {"regulator": "owner", "reviewer": "admin"},
+        kind="regulator",
+        address="青岛市市南区香港中路11号",
+    ),
+    DemoOrg(
+        "青岛海洋数据科技有限公司",
+        "MA3C00002",
+        "marine",
+        {"merchant": "owner", "merchant-admin": "admin", "merchant-editor": "editor", "merchant-viewer": "viewer"},
+        capabilities=("can_sell", "can_buy"),
+        address="青岛市黄岛区海洋科技园",
+    ),
+    DemoOrg(
+        "胶东智慧农业数据有限公司",
+        "MA3C00003",
+        "agriculture",
+        {"agri": "owner"},
+        capabilities=("can_sell",),
+        address="青岛市即墨区蓝村街道",
+    ),
+    DemoOrg(
+        "青岛工业互联网数据服务有限公司",
+        "MA3C00004",
+        "manufacturing",
+        {"factory": "owner"},
+        capabilities=("can_sell", "can_buy"),
+        address="青岛市崂山区海尔路",
+    ),
+    DemoOrg(
+        "青岛公共数据运营有限公司",
+        "MA3C00005",
+        "government",
+        {"operator": "owner"},
+        capabilities=("can_operate_public_data", "can_sell"),
+        address="青岛市市北区敦化路",
+    ),
+    DemoOrg(
+        "山东港航供应链金融有限公司",
+        "MA3C00006",
+        "finance",
+        {"buyer": "owner", "buyer-analyst": "editor"},
+        capabilities=("can_buy",),
+        address="青岛市市北区港华路",
+    ),
+    DemoOrg(
+        "青岛华信资产评估有限公司",
+        "MA3C00007",
+        "finance",
+        {"appraiser": "owner"},
+        capabilities=("can_appraise", "can_buy"),
+        address="青岛市市南区东海西路",
+    ),
+    DemoOrg(
+        "崂山文旅数据有限公司",
+        "MA3C00008",
+        "culture_tourism",
+        {"pending": "owner"},
+        capabilities=("can_sell",),
+        status="pending",
+        address="青岛市崂山区沙子口街道",
+    ),
+    DemoOrg(
+        "青岛城市交通数据有限公司",
+        "MA3C00009",
+        "transport",
+        {"transit": "owner"},
+        capabilities=("can_sell", "can_buy"),
+        address="青岛市李沧区九水东路",
+    ),
+    DemoOrg(
+        "青岛健康医疗大数据有限公司",
+        "MA3C00010",
+        "healthcare",
+        {"health": "owner"},
+        capabilities=("can_sell",),
+        address="青岛市市南区江苏路",
+    ),
 ]
 
 # A tiny but real PDF, standing in for a scanned business licence.

@@ -204,7 +204,9 @@ class Invitation(models.Model):
 class ApiKeyQuerySet(RestrictedQuerySet):
     def active(self) -> "ApiKeyQuerySet":
         now = timezone.now()
-        return self.filter(revoked_at__isnull=True).filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
 
 
 class ApiKey(models.Model):

@@ -24,7 +24,11 @@ def groups_allowed(user: Any, action: str) -> models.QuerySet:
         orgs = Organization.objects.filter(pk=api_key.organization_id, status=VerificationStatus.VERIFIED)
         return orgs.values("group_id")
     roles = [role for role, actions in ROLE_ACTIONS.items() if action in actions]
-    return Membership.objects.filter(user=user, role__in=roles).values("organization__group_id")
+    memberships = Membership.objects.filter(user=user, role__in=roles)
+    if action != "view":
+        # A suspended organisation's members keep read access only.
+        memberships = memberships.exclude(organization__status=VerificationStatus.SUSPENDED)
+    return memberships.values("organization__group_id")
 
 
 class RestrictedQuerySet(models.QuerySet):

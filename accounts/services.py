@@ -46,6 +46,10 @@ def require_role(*, user: Any, organization: Organization, action: str) -> None:
     role = role_of(user=user, organization=organization)
     if role is None or action not in ROLE_ACTIONS[role]:
         raise PermissionDeniedError(_("Your role in %(org)s does not allow this.") % {"org": organization.name})
+    if action != "view" and organization.status == VerificationStatus.SUSPENDED:
+        raise OrganizationNotVerified(
+            _("%(org)s is suspended: it can only read until a regulator reinstates it.") % {"org": organization.name}
+        )
 
 
 def require_verified(organization: Organization) -> None:
@@ -93,8 +97,13 @@ def organization_register(*, user: User, name: str, credit_code: str, **fields: 
     org.save()
     grant_to_organization(org, org)
     membership_add(organization=org, user=user, role=Role.OWNER, by=user)
-    audit_record(action="organization.registered", obj=org, actor=user, organization_id=org.pk,
-                 data={"name": org.name, "credit_code": org.credit_code, "kind": org.kind})
+    audit_record(
+        action="organization.registered",
+        obj=org,
+        actor=user,
+        organization_id=org.pk,
+        data={"name": org.name, "credit_code": org.credit_code, "kind": org.kind},
+    )
     return org
 
 
@@ -109,40 +118,54 @@ def _check_organization_unique(*, name: str, credit_code: str, exclude_pk: int |
         raise ValidationError(errors, code="duplicate")
 
 
-ORGANIZATION_EDITABLE = {"address", "contact_name", "contact_email", "contact_phone",
-                         "can_sell", "can_buy", "can_operate_public_data", "can_appraise"}
+ORGANIZATION_EDITABLE = {
+    "address",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "can_sell",
+    "can_buy",
+    "can_operate_public_data",
+    "can_appraise",
+}
 
 
 @transaction.atomic
 def organization_update(*, organization: Organization, by: User, **fields: Any) -> Organization:
     """Change an organisation's profile; name and credit code are fixed once registered."""
-    require_role(user=by, organization=organization, action="manage")
+    org = Organization.objects.select_for_update().get(pk=organization.pk)
+    require_role(user=by, organization=org, action="manage")
     unknown = set(fields) - ORGANIZATION_EDITABLE
     if unknown:
         raise ValidationError(_("These fields cannot be changed: %(f)s") % {"f": ", ".join(sorted(unknown))})
-    org = Organization.objects.select_for_update().get(pk=organization.pk)
     changed = {k: v for k, v in fields.items() if getattr(org, k) != v}
     for key, value in changed.items():
         setattr(org, key, value)
     org.full_clean()
     org.save()
     if changed:
-        audit_record(action="organization.updated", obj=org, actor=by, organization_id=org.pk,
-                     data={"fields": sorted(changed)})
+        audit_record(
+            action="organization.updated", obj=org, actor=by, organization_id=org.pk, data={"fields": sorted(changed)}
+        )
     return org
 
 
 @transaction.atomic
 def organization_upload_licence(*, organization: Organization, by: User, licence: UploadedFile) -> Organization:
     """Attach a business licence for review; a rejected organisation goes back to pending."""
-    require_role(user=by, organization=organization, action="manage")
-    _check_licence_file(licence)
     org = Organization.objects.select_for_update().get(pk=organization.pk)
+    require_role(user=by, organization=org, action="manage")
+    _check_licence_file(licence)
     org.business_licence.save(licence.name, licence, save=False)
     org.licence_uploaded_at = timezone.now()
     org.save(update_fields=["business_licence", "licence_uploaded_at"])
-    audit_record(action="organization.licence_uploaded", obj=org, actor=by, organization_id=org.pk,
-                 data={"file": org.business_licence.name, "size": licence.size})
+    audit_record(
+        action="organization.licence_uploaded",
+        obj=org,
+        actor=by,
+        organization_id=org.pk,
+        data={"file": org.business_licence.name, "size": licence.size},
+    )
     if org.status == VerificationStatus.REJECTED:
         org.transition_to(VerificationStatus.PENDING, by=by, reason="licence resubmitted")
     return org
@@ -154,8 +177,9 @@ def _check_licence_file(licence: UploadedFile) -> None:
     head = licence.read(8)
     licence.seek(0)
     if not (head.startswith(b"%PDF") or head.startswith(b"\x89PNG") or head.startswith(b"\xff\xd8\xff")):
-        raise ValidationError({"business_licence": _("Upload the licence as a PDF, PNG or JPEG file.")},
-                              code="file_type")
+        raise ValidationError(
+            {"business_licence": _("Upload the licence as a PDF, PNG or JPEG file.")}, code="file_type"
+        )
 
 
 def require_regulator(user: Any) -> None:
@@ -247,15 +271,23 @@ def membership_add(*, organization: Organization, user: User, role: str, by: Any
     grant_to_organization(membership, organization)
     user.groups.add(organization.group)
     _sync_staff(user)
-    audit_record(action="membership.added", obj=membership, actor=by, organization_id=organization.pk,
-                 data={"user": user.email, "role": role})
+    audit_record(
+        action="membership.added",
+        obj=membership,
+        actor=by,
+        organization_id=organization.pk,
+        data={"user": user.email, "role": role},
+    )
     return membership
 
 
 def _guard_owners(membership: Membership, *, by: User, new_role: str | None) -> None:
-    if Role.OWNER in (membership.role, new_role) and role_of(user=by, organization=membership.organization) != Role.OWNER:
-        if not getattr(by, "is_superuser", False):
-            raise PermissionDeniedError(_("Only an owner can grant or take away the owner role."))
+    touches_owner = Role.OWNER in (membership.role, new_role)
+    by_owner = (
+        getattr(by, "is_superuser", False) or role_of(user=by, organization=membership.organization) == Role.OWNER
+    )
+    if touches_owner and not by_owner:
+        raise PermissionDeniedError(_("Only an owner can grant or take away the owner role."))
     owners = Membership.objects.filter(organization=membership.organization, role=Role.OWNER)
     if membership.role == Role.OWNER and new_role != Role.OWNER and owners.count() == 1:
         raise DomainError(_("An organisation must keep at least one owner."), code="last_owner")
@@ -271,9 +303,13 @@ def membership_change_role(*, membership: Membership, role: str, by: User) -> Me
     _guard_owners(membership, by=by, new_role=role)
     old, membership.role = membership.role, role
     membership.save(update_fields=["role"])
-    audit_record(action="membership.role_changed", obj=membership, actor=by,
-                 organization_id=membership.organization_id,
-                 data={"user": membership.user.email, "from": old, "to": role})
+    audit_record(
+        action="membership.role_changed",
+        obj=membership,
+        actor=by,
+        organization_id=membership.organization_id,
+        data={"user": membership.user.email, "from": old, "to": role},
+    )
     return membership
 
 
@@ -281,12 +317,18 @@ def membership_change_role(*, membership: Membership, role: str, by: User) -> Me
 def membership_remove(*, membership: Membership, by: User) -> None:
     """Remove a member (members may also leave); the last owner cannot go."""
     membership = Membership.objects.select_for_update().select_related("organization", "user").get(pk=membership.pk)
-    if membership.user_id != by.pk:
+    leaving = getattr(by, "api_key", None) is None and membership.user_id == by.pk
+    if not leaving:
         require_role(user=by, organization=membership.organization, action="manage")
     _guard_owners(membership, by=by, new_role=None)
     user, org = membership.user, membership.organization
-    audit_record(action="membership.removed", obj=membership, actor=by, organization_id=org.pk,
-                 data={"user": user.email, "role": membership.role})
+    audit_record(
+        action="membership.removed",
+        obj=membership,
+        actor=by,
+        organization_id=org.pk,
+        data={"user": user.email, "role": membership.role},
+    )
     membership.delete()
     user.groups.remove(org.group)
     _sync_staff(user)
@@ -302,6 +344,7 @@ def _token_hash(token: str) -> str:
 @transaction.atomic
 def invitation_create(*, organization: Organization, email: str, role: str, by: User) -> tuple[Invitation, str]:
     """Invite someone by e-mail; returns the invitation and the one-time token sent in the link."""
+    organization = Organization.objects.get(pk=organization.pk)
     require_role(user=by, organization=organization, action="manage")
     email = email.strip().lower()
     if role == Role.OWNER:
@@ -312,12 +355,21 @@ def invitation_create(*, organization: Organization, email: str, role: str, by: 
         raise ValidationError({"email": _("An invitation to this address is already open.")}, code="duplicate")
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
-        organization=organization, email=email, role=role, token_hash=_token_hash(token), invited_by=by,
+        organization=organization,
+        email=email,
+        role=role,
+        token_hash=_token_hash(token),
+        invited_by=by,
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS),
     )
     grant_to_organization(invitation, organization)
-    audit_record(action="invitation.created", obj=invitation, actor=by, organization_id=organization.pk,
-                 data={"email": email, "role": role})
+    audit_record(
+        action="invitation.created",
+        obj=invitation,
+        actor=by,
+        organization_id=organization.pk,
+        data={"email": email, "role": role},
+    )
     transaction.on_commit(lambda: _mail_invitation(invitation, token))
     return invitation, token
 
@@ -327,12 +379,16 @@ def _mail_invitation(invitation: Invitation, token: str) -> None:
 
     path = reverse("accounts:invitation_accept", args=[token])
     context = {"invitation": invitation, "path": path, "site_url": settings.SITE_URL}
-    send_mail(
-        subject=_("You are invited to join %(org)s on Databourse") % {"org": invitation.organization.name},
-        message=render_to_string("accounts/email/invitation.txt", context),
-        from_email=None,
-        recipient_list=[invitation.email],
-    )
+    try:
+        send_mail(
+            subject=_("You are invited to join %(org)s on Databourse") % {"org": invitation.organization.name},
+            message=render_to_string("accounts/email/invitation.txt", context),
+            from_email=None,
+            recipient_list=[invitation.email],
+        )
+    except OSError:
+        # The invitation exists either way; the inviter can withdraw it and invite again.
+        logger.warning("Could not mail invitation %s", invitation.pk, exc_info=True)
 
 
 def invitation_for_token(token: str) -> Invitation:
@@ -393,6 +449,7 @@ def api_key_create(
     *, organization: Organization, name: str, scope: str, by: User, expires_at: datetime | None = None
 ) -> tuple[ApiKey, str]:
     """Issue a key for a verified organisation; the raw key is returned once and never stored."""
+    organization = Organization.objects.get(pk=organization.pk)
     require_role(user=by, organization=organization, action="manage")
     require_verified(organization)
     if scope not in ApiKeyScope.values:
@@ -403,27 +460,43 @@ def api_key_create(
         raise ValidationError({"name": _("Give the key a name.")}, code="required")
     prefix = f"{API_KEY_PREFIX}_{secrets.token_hex(4)}"
     raw_key = f"{prefix}_{secrets.token_hex(32)}"
-    key = ApiKey.objects.create(organization=organization, name=name.strip(), prefix=prefix,
-                                key_hash=api_key_hash(raw_key), scope=scope, expires_at=expires_at, created_by=by)
+    key = ApiKey.objects.create(
+        organization=organization,
+        name=name.strip(),
+        prefix=prefix,
+        key_hash=api_key_hash(raw_key),
+        scope=scope,
+        expires_at=expires_at,
+        created_by=by,
+    )
     grant_to_organization(key, organization)
-    audit_record(action="apikey.created", obj=key, actor=by, organization_id=organization.pk,
-                 data={"name": key.name, "prefix": prefix, "scope": scope,
-                       "expires_at": expires_at.isoformat() if expires_at else None})
+    audit_record(
+        action="apikey.created",
+        obj=key,
+        actor=by,
+        organization_id=organization.pk,
+        data={
+            "name": key.name,
+            "prefix": prefix,
+            "scope": scope,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
+    )
     return key, raw_key
 
 
 @transaction.atomic
-def api_key_revoke(*, api_key: ApiKey, by: Any) -> ApiKey:
-    """Revoke a key at once; it can never be used again."""
+def api_key_revoke(*, api_key: ApiKey, by: User) -> ApiKey:
+    """Revoke a key at once; it can never be used again (a person with the manage role does this, not a key)."""
     key = ApiKey.objects.select_for_update().select_related("organization").get(pk=api_key.pk)
-    if getattr(by, "api_key", None) is None:
-        require_role(user=by, organization=key.organization, action="manage")
+    require_role(user=by, organization=key.organization, action="manage")
     if key.revoked_at:
         raise DomainError(_("This key is already revoked."), code="api_key_revoked")
     key.revoked_at = timezone.now()
     key.save(update_fields=["revoked_at"])
-    audit_record(action="apikey.revoked", obj=key, actor=by, organization_id=key.organization_id,
-                 data={"prefix": key.prefix})
+    audit_record(
+        action="apikey.revoked", obj=key, actor=by, organization_id=key.organization_id, data={"prefix": key.prefix}
+    )
     return key
 
 
@@ -444,7 +517,7 @@ def api_key_authenticate(raw_key: str, *, ip: str | None = None) -> ApiKey:
     if key.is_expired:
         raise ApiKeyRejected(_("This API key has expired."), code="api_key_expired")
     if not key.organization.is_verified:
-        raise OrganizationNotVerified()
+        raise ApiKeyRejected(OrganizationNotVerified.default_message, code=OrganizationNotVerified.code)
     _touch(key, ip)
     return key
 

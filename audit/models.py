@@ -95,3 +95,6 @@ class LedgerHead(models.Model):
 
     class Meta:
         verbose_name = _("ledger head")
+
+    def __str__(self) -> str:
+        return f"head #{self.sequence}"

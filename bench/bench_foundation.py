@@ -23,8 +23,15 @@ def _setup() -> tuple:
     owner = owner_of(me)
     for org in orgs:
         for n in range(KEYS_PER_ORG):
-            rows.append(ApiKey(organization=org, name=f"k{n}", prefix=f"b_{uuid.uuid4().hex[:12]}", key_hash="0" * 64,
-                               created_by=owner))
+            rows.append(
+                ApiKey(
+                    organization=org,
+                    name=f"k{n}",
+                    prefix=f"b_{uuid.uuid4().hex[:12]}",
+                    key_hash="0" * 64,
+                    created_by=owner,
+                )
+            )
     ApiKey.objects.bulk_create(rows, batch_size=2000)
     _grant_bulk(ApiKey.objects.all(), perms)
     _analyze()
@@ -48,8 +55,11 @@ def _grant_bulk(queryset, perms) -> None:
     codes = Permission.objects.filter(content_type=ct, codename__in=["view_apikey", "change_apikey", "delete_apikey"])
     for obj in queryset.select_related("organization"):
         for perm in codes:
-            perms.append(GroupObjectPermission(permission=perm, content_type=ct, object_pk=str(obj.pk),
-                                               group_id=obj.organization.group_id))
+            perms.append(
+                GroupObjectPermission(
+                    permission=perm, content_type=ct, object_pk=str(obj.pk), group_id=obj.organization.group_id
+                )
+            )
     GroupObjectPermission.objects.bulk_create(perms, batch_size=5000)
 
 
@@ -65,8 +75,13 @@ def bench_restrict() -> Result:
         return list(ApiKey.objects.filter(organization=me).values_list("pk", "name"))
 
     assert len(restricted()) == len(direct()) == KEYS_PER_ORG
-    return compare(f"restrict(): {KEYS_PER_ORG} of {ORGS * KEYS_PER_ORG} keys", restricted,
-                   "filter(organization=...)", direct, goal=5.0)
+    return compare(
+        f"restrict(): {KEYS_PER_ORG} of {ORGS * KEYS_PER_ORG} keys",
+        restricted,
+        "filter(organization=...)",
+        direct,
+        goal=5.0,
+    )
 
 
 def bench_ledger_append() -> Result:
@@ -84,11 +99,24 @@ def bench_ledger_append() -> Result:
         # The same rows written by the ORM with no lock, no head update and no hashing: an unchained log.
         now = timezone.now()
         for n in range(batch):
-            AuditEvent(sequence=next(seq), created_at=now, actor_kind="system", action="bench.bare", data={"n": n},
-                       prev_hash="0" * 64, hash=uuid.uuid4().hex * 2).save()
+            AuditEvent(
+                sequence=next(seq),
+                created_at=now,
+                actor_kind="system",
+                action="bench.bare",
+                data={"n": n},
+                prev_hash="0" * 64,
+                hash=uuid.uuid4().hex * 2,
+            ).save()
 
-    return compare(f"audit_record() x{batch} (lock + chain)", lambda: _in_tx(chained),
-                   f"unchained ORM insert x{batch}", lambda: _in_tx(unchained), goal=5.0, repeat=3)
+    return compare(
+        f"audit_record() x{batch} (lock + chain)",
+        lambda: _in_tx(chained),
+        f"unchained ORM insert x{batch}",
+        lambda: _in_tx(unchained),
+        goal=5.0,
+        repeat=3,
+    )
 
 
 def bench_ledger_verify() -> Result:

@@ -44,7 +44,8 @@ class DecisionAdminMixin:
     def get_urls(self) -> list:
         info = self.model._meta.app_label, self.model._meta.model_name
         view = self.admin_site.admin_view(self.decision_view)
-        return [path("<path:object_id>/decide/<slug:verb>/", view, name="%s_%s_decide" % info), *super().get_urls()]
+        decide = path("<path:object_id>/decide/<slug:verb>/", view, name="{}_{}_decide".format(*info))
+        return [decide, *super().get_urls()]
 
     def get_actions(self, request: HttpRequest) -> dict:
         actions = super().get_actions(request)

@@ -136,7 +136,9 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 BUSINESS_LICENCE_MAX_BYTES = env.int("BUSINESS_LICENCE_MAX_BYTES", default=10 * 1024 * 1024)
 
-MAILERS = {"default": {"BACKEND": env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")}}
+MAILERS = {
+    "default": {"BACKEND": env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")}
+}
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="Databourse <noreply@databourse.local>")
 INVITATION_TTL_DAYS = 14
 SITE_URL = env("DJANGO_SITE_URL", default="http://127.0.0.1:8000")

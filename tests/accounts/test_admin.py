@@ -40,12 +40,22 @@ def test_admin_login_requires_a_totp_token(client, regulator, settings):
     settings.OTP_TOTP_THROTTLE_FACTOR = 0  # django-otp delays retries after a failure; not what is tested here
     device = TOTPDevice.objects.create(user=regulator, name="phone", confirmed=True)
     url = reverse("admin:login")
-    response = client.post(url, {"username": regulator.email, "password": PASSWORD, "otp_device": device.persistent_id,
-                                 "otp_token": "000000"})
+    response = client.post(
+        url,
+        {"username": regulator.email, "password": PASSWORD, "otp_device": device.persistent_id, "otp_token": "000000"},
+    )
     assert response.status_code == 200 and not response.wsgi_request.user.is_authenticated
     token = f"{totp(device.bin_key):06d}"
-    response = client.post(url, {"username": regulator.email, "password": PASSWORD,
-                                 "otp_device": device.persistent_id, "otp_token": token, "next": "/admin/"})
+    response = client.post(
+        url,
+        {
+            "username": regulator.email,
+            "password": PASSWORD,
+            "otp_device": device.persistent_id,
+            "otp_token": token,
+            "next": "/admin/",
+        },
+    )
     assert response.status_code == 302
     assert client.get("/admin/").status_code == 200
 

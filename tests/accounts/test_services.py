@@ -22,8 +22,13 @@ PDF = b"%PDF-1.4 licence scan"
 
 def _register(**overrides):
     fields = dict(
-        user=UserFactory(), name="Qingdao Marine Data", credit_code=credit_code(), address="Qingdao",
-        contact_name="Li", contact_email="li@example.com", can_sell=True,
+        user=UserFactory(),
+        name="Qingdao Marine Data",
+        credit_code=credit_code(),
+        address="Qingdao",
+        contact_name="Li",
+        contact_email="li@example.com",
+        can_sell=True,
     )
     return services.organization_register(**{**fields, **overrides})
 
@@ -68,17 +73,16 @@ class TestVerification:
     def test_upload_then_verify(self, regulator):
         org = _register()
         owner = owner_of(org)
-        org = services.organization_upload_licence(
-            organization=org, by=owner, licence=SimpleUploadedFile("l.pdf", PDF)
-        )
+        org = services.organization_upload_licence(organization=org, by=owner, licence=SimpleUploadedFile("l.pdf", PDF))
         org = services.organization_verify(organization=org, by=regulator, reason="Licence matches registry.")
         assert org.status == VerificationStatus.VERIFIED and org.verified_at
         assert org.status_reason == "Licence matches registry."
 
     def test_mail_goes_out_only_after_commit(self, regulator, django_capture_on_commit_callbacks):
         org = _register()
-        services.organization_upload_licence(organization=org, by=owner_of(org),
-                                             licence=SimpleUploadedFile("l.pdf", PDF))
+        services.organization_upload_licence(
+            organization=org, by=owner_of(org), licence=SimpleUploadedFile("l.pdf", PDF)
+        )
         with django_capture_on_commit_callbacks(execute=True):
             services.organization_reject(organization=org, by=regulator, reason="Licence is blurred.")
         assert len(mail.outbox) == 1
@@ -105,8 +109,9 @@ class TestVerification:
     def test_rejected_goes_back_to_pending_on_a_new_licence(self, regulator):
         org = _register()
         org = services.organization_reject(organization=org, by=regulator, reason="No licence")
-        org = services.organization_upload_licence(organization=org, by=owner_of(org),
-                                                   licence=SimpleUploadedFile("l.png", b"\x89PNG\r\n\x1a\nxx"))
+        org = services.organization_upload_licence(
+            organization=org, by=owner_of(org), licence=SimpleUploadedFile("l.png", b"\x89PNG\r\n\x1a\nxx")
+        )
         assert org.status == VerificationStatus.PENDING
 
     def test_suspend_and_reinstate(self, regulator, org):
@@ -123,14 +128,16 @@ class TestVerification:
     def test_licence_must_be_pdf_or_image(self):
         org = _register()
         with pytest.raises(ValidationError) as exc:
-            services.organization_upload_licence(organization=org, by=owner_of(org),
-                                                 licence=SimpleUploadedFile("l.exe", b"MZ\x90\x00"))
+            services.organization_upload_licence(
+                organization=org, by=owner_of(org), licence=SimpleUploadedFile("l.exe", b"MZ\x90\x00")
+            )
         assert "business_licence" in exc.value.message_dict
 
     def test_every_transition_is_audited_and_chain_holds(self, regulator):
         org = _register()
-        services.organization_upload_licence(organization=org, by=owner_of(org),
-                                             licence=SimpleUploadedFile("l.pdf", PDF))
+        services.organization_upload_licence(
+            organization=org, by=owner_of(org), licence=SimpleUploadedFile("l.pdf", PDF)
+        )
         services.organization_verify(organization=org, by=regulator, reason="ok")
         event = AuditEvent.objects.filter(action="organization.verified").get()
         assert event.data["from"] == "pending" and event.data["reason"] == "ok"
@@ -258,7 +265,7 @@ class TestApiKeys:
         assert exc.value.code == "api_key_invalid"
 
     def test_tampered_secret_with_real_prefix_is_invalid(self, org):
-        key, raw = ApiKeyFactory(organization=org)
+        _key, raw = ApiKeyFactory(organization=org)
         with pytest.raises(DomainError, match="Invalid"):
             services.api_key_authenticate(raw[:-1] + ("0" if raw[-1] != "0" else "1"))
 
@@ -271,8 +278,9 @@ class TestApiKeys:
     def test_suspended_organization_keys_stop_working(self, org, regulator):
         _key, raw = ApiKeyFactory(organization=org)
         services.organization_suspend(organization=org, by=regulator, reason="Investigation")
-        with pytest.raises(OrganizationNotVerified):
+        with pytest.raises(DomainError) as exc:
             services.api_key_authenticate(raw)
+        assert exc.value.code == "organization_not_verified"
 
     def test_editor_cannot_create_keys(self, org):
         with pytest.raises(PermissionDeniedError):
@@ -282,8 +290,38 @@ class TestApiKeys:
         with pytest.raises(ValidationError):
             services.api_key_create(organization=org, name="x", scope="admin", by=owner)
         with pytest.raises(ValidationError):
-            services.api_key_create(organization=org, name="x", scope="read", by=owner,
-                                    expires_at=timezone.now() - timedelta(days=1))
+            services.api_key_create(
+                organization=org, name="x", scope="read", by=owner, expires_at=timezone.now() - timedelta(days=1)
+            )
         with pytest.raises(ValidationError):
             services.api_key_create(organization=org, name=" ", scope="read", by=owner)
         assert not ApiKey.objects.exists()
+
+
+class TestSuspendedOrganisations:
+    def test_members_keep_read_access_only(self, org, owner, regulator):
+        services.organization_suspend(organization=org, by=regulator, reason="Investigation")
+        assert Organization.objects.restrict(owner, "view").exists()
+        assert not Organization.objects.restrict(owner, "change").exists()
+        with pytest.raises(OrganizationNotVerified):
+            services.organization_update(organization=org, by=owner, address="Elsewhere")
+
+
+def test_api_key_principal_cannot_revoke_keys(org, other_org):
+    from accounts.models import ApiKeyPrincipal
+
+    mine, _ = ApiKeyFactory(organization=org)
+    theirs, _ = ApiKeyFactory(organization=other_org)
+    with pytest.raises(PermissionDeniedError):
+        services.api_key_revoke(api_key=theirs, by=ApiKeyPrincipal(mine))
+    assert ApiKey.objects.get(pk=theirs.pk).revoked_at is None
+
+
+def test_invitation_survives_a_mail_failure(org, monkeypatch, django_capture_on_commit_callbacks):
+    def broken(*args, **kwargs):
+        raise OSError("SMTP down")
+
+    monkeypatch.setattr(services, "send_mail", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation, _token = InvitationFactory(organization=org)
+    assert Invitation.objects.filter(pk=invitation.pk).exists()

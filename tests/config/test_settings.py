@@ -14,8 +14,12 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=ROOT, env={**base, "DJANGO_SETTINGS_MODULE": "config.settings.production", **env},
-        capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        env={**base, "DJANGO_SETTINGS_MODULE": "config.settings.production", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 

@@ -95,8 +95,7 @@ class InvitationFactory(factory.Factory):
 
     @classmethod
     def _create(cls, model_class, *args, organization, email, role, **kwargs):
-        return services.invitation_create(organization=organization, email=email, role=role,
-                                          by=owner_of(organization))
+        return services.invitation_create(organization=organization, email=email, role=role, by=owner_of(organization))
 
 
 class ApiKeyFactory(factory.Factory):

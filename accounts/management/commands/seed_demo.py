@@ -26,7 +26,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         # Demo decisions would otherwise e-mail every demo organisation through the console backend.
-        with override_settings(MAILERS={"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}), transaction.atomic():
+        with (
+            override_settings(MAILERS={"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}),
+            transaction.atomic(),
+        ):
             self._seed()
         if not options["quiet_logins"]:
             self._print_logins()
@@ -61,9 +64,15 @@ class Command(BaseCommand):
         owner_local = next(local for local, role in spec.members.items() if role == "owner")
         caps = {c: (c in spec.capabilities) for c in ("can_sell", "can_buy", "can_operate_public_data", "can_appraise")}
         org = services.organization_register(
-            user=users[owner_local], name=spec.name, credit_code=code, kind=spec.kind, address=spec.address,
-            contact_name=users[owner_local].full_name, contact_email=users[owner_local].email,
-            contact_phone="0532-8000" + spec.org_code[-4:], **caps,
+            user=users[owner_local],
+            name=spec.name,
+            credit_code=code,
+            kind=spec.kind,
+            address=spec.address,
+            contact_name=users[owner_local].full_name,
+            contact_email=users[owner_local].email,
+            contact_phone="0532-8000" + spec.org_code[-4:],
+            **caps,
         )
         for local, role in spec.members.items():
             if role != "owner":
@@ -84,13 +93,14 @@ class Command(BaseCommand):
 
     def _print_logins(self) -> None:
         w = self.stdout.write
-        w(self.style.SUCCESS("\nDemo logins (password for all: %s)" % DEMO_PASSWORD))
+        w(self.style.SUCCESS(f"\nDemo logins (password for all: {DEMO_PASSWORD})"))
         rows = Membership.objects.filter(user__email__endswith=DEMO_DOMAIN).select_related("user", "organization")
         for m in rows.order_by("organization__kind", "organization__name", "role"):
             w(f"  {m.user.email:<40} {m.get_role_display():<14} {m.organization.name}")
         w(f"  {'admin@' + DEMO_DOMAIN:<40} {'superuser':<14} (platform administrator)")
         w("\nThe regulator console (/admin/) asks for a TOTP code; the demo staff accounts share the secret")
-        w(f"  {_base32(DEMO_TOTP_KEY)}  (add it to an authenticator app, or run: make totp EMAIL=regulator@{DEMO_DOMAIN})")
+        w(f"  {_base32(DEMO_TOTP_KEY)}  (add it to an authenticator app)")
+        w(f"  or print the current code: make totp EMAIL=regulator@{DEMO_DOMAIN}")
 
 
 def _base32(hex_key: str) -> str:
