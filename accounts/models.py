@@ -5,6 +5,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager, Group
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -113,6 +114,7 @@ class Organization(StateMachineMixin):
         ordering = ["name"]
         verbose_name = _("organisation")
         verbose_name_plural = _("organisations")
+        constraints = [models.UniqueConstraint(Lower("name"), name="organization_unique_name_ci")]
 
     def __str__(self) -> str:
         return self.name

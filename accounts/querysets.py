@@ -38,7 +38,7 @@ class RestrictedQuerySet(models.QuerySet):
         """Objects `user` may `action`: granted (django-guardian) to a group their role lets them act through."""
         if user is None or not user.is_authenticated:
             return self.none()
-        if getattr(user, "is_superuser", False):
+        if getattr(user, "is_superuser", False) and _otp_verified(user):
             return self
         content_type = ContentType.objects.get_for_model(self.model)
         granted = GroupObjectPermission.objects.filter(
@@ -48,3 +48,9 @@ class RestrictedQuerySet(models.QuerySet):
             group_id__in=groups_allowed(user, action),
         ).values_list(Cast("object_pk", output_field=models.BigIntegerField()))
         return self.filter(pk__in=granted)
+
+
+def _otp_verified(user: Any) -> bool:
+    """A superuser sees everything only in a session verified by two-factor (django-otp sets `is_verified`)."""
+    is_verified = getattr(user, "is_verified", None)
+    return bool(is_verified()) if callable(is_verified) else False

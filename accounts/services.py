@@ -8,13 +8,15 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import send_mail
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from guardian.shortcuts import assign_perm
 
 from accounts.apps import REGULATORS_GROUP
@@ -56,8 +58,8 @@ def require_verified(organization: Organization) -> None:
     """Raise OrganizationNotVerified unless the organisation is verified (drafting is allowed before that)."""
     if not organization.is_verified:
         raise OrganizationNotVerified(
-            _("%(org)s is %(status)s: only verified organisations can do this.")
-            % {"org": organization.name, "status": organization.get_status_display().lower()}
+            _("%(org)s: %(status)s. Only verified organisations can do this.")
+            % {"org": organization.name, "status": organization.get_status_display()}
         )
 
 
@@ -78,23 +80,53 @@ def user_create(*, email: str, password: str, full_name: str) -> User:
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationError({"email": _("A user with this e-mail address already exists.")}, code="duplicate")
     user = User(email=email, full_name=full_name.strip())
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}, code="password") from exc
     user.set_password(password)
     user.full_clean()
-    user.save()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"email": _("A user with this e-mail address already exists.")}, code="duplicate"
+        ) from exc
     audit_record(action="user.created", obj=user, actor=user)
     return user
 
 
 @transaction.atomic
-def organization_register(*, user: User, name: str, credit_code: str, **fields: Any) -> Organization:
-    """Register an organisation (pending verification) with `user` as its owner."""
+def organization_register(*, user: User, name: str, credit_code: str, **profile: Any) -> Organization:
+    """Register an enterprise (pending verification) with `user` as its owner."""
+    return _register(user=user, name=name, credit_code=credit_code, kind=OrganizationKind.ENTERPRISE, profile=profile)
+
+
+@transaction.atomic
+def regulator_register(*, user: User, name: str, credit_code: str, **profile: Any) -> Organization:
+    """Register a regulator organisation (platform set-up only: seed data or a superuser's command)."""
+    org = _register(user=user, name=name, credit_code=credit_code, kind=OrganizationKind.REGULATOR, profile=profile)
+    return organization_verify(organization=org, by=None, reason="Regulator registered by the platform.")
+
+
+def _register(*, user: User, name: str, credit_code: str, kind: str, profile: dict[str, Any]) -> Organization:
+    unknown = set(profile) - ORGANIZATION_EDITABLE
+    if unknown:
+        raise ValidationError(_("These fields cannot be set: %(f)s") % {"f": ", ".join(sorted(unknown))})
     credit_code = credit_code.strip().upper()
     _check_organization_unique(name=name, credit_code=credit_code)
-    org = Organization(name=name.strip(), credit_code=credit_code, **fields)
+    org = Organization(name=name.strip(), credit_code=credit_code, kind=kind, **profile)
     org.group = Group(name=f"org:{credit_code}")
     org.full_clean(exclude=["group"])
-    org.group.save()
-    org.save()
+    try:
+        with transaction.atomic():
+            org.group.save()
+            org.save()
+    except IntegrityError as exc:  # a concurrent registration won the race past the checks above
+        raise ValidationError(
+            _("An organisation with this name or credit code is already registered."), code="duplicate"
+        ) from exc
     grant_to_organization(org, org)
     membership_add(organization=org, user=user, role=Role.OWNER, by=user)
     audit_record(
@@ -155,6 +187,10 @@ def organization_upload_licence(*, organization: Organization, by: User, licence
     """Attach a business licence for review; a rejected organisation goes back to pending."""
     org = Organization.objects.select_for_update().get(pk=organization.pk)
     require_role(user=by, organization=org, action="manage")
+    if org.status not in (VerificationStatus.PENDING, VerificationStatus.REJECTED):
+        raise DomainError(
+            _("The licence can only be changed while verification is pending or was rejected."), code="licence_locked"
+        )
     _check_licence_file(licence)
     org.business_licence.save(licence.name, licence, save=False)
     org.licence_uploaded_at = timezone.now()
@@ -391,9 +427,10 @@ def _mail_invitation(invitation: Invitation, token: str) -> None:
         logger.warning("Could not mail invitation %s", invitation.pk, exc_info=True)
 
 
-def invitation_for_token(token: str) -> Invitation:
+def invitation_for_token(token: str, *, lock: bool = False) -> Invitation:
     """The open invitation a token belongs to, or a DomainError saying why it cannot be used."""
-    invitation = Invitation.objects.select_related("organization").filter(token_hash=_token_hash(token)).first()
+    invitations = Invitation.objects.select_for_update() if lock else Invitation.objects.all()
+    invitation = invitations.select_related("organization").filter(token_hash=_token_hash(token)).first()
     if invitation is None:
         raise DomainError(_("This invitation link is not valid."), code="invitation_invalid")
     if invitation.revoked_at:
@@ -408,13 +445,16 @@ def invitation_for_token(token: str) -> Invitation:
 @transaction.atomic
 def invitation_accept(*, token: str, user: User) -> Membership:
     """Join the organisation an invitation is for; the signed-in e-mail must match the invited one."""
-    invitation = invitation_for_token(token)
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    invitation = invitation_for_token(token, lock=True)
     if invitation.email.lower() != user.email.lower():
         raise DomainError(
             _("This invitation was sent to %(email)s; sign in with that address to accept it.")
             % {"email": invitation.email},
             code="invitation_wrong_user",
+        )
+    if Membership.objects.filter(organization=invitation.organization, user=user).exists():
+        raise DomainError(
+            _("You are already a member of %(org)s.") % {"org": invitation.organization.name}, code="already_member"
         )
     membership = membership_add(organization=invitation.organization, user=user, role=invitation.role, by=user)
     invitation.accepted_at, invitation.accepted_by = timezone.now(), user
@@ -528,3 +568,25 @@ def _touch(key: ApiKey, ip: str | None) -> None:
     if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1) or key.last_used_ip != ip:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now, last_used_ip=ip)
         key.last_used_at, key.last_used_ip = now, ip
+
+
+# --- two-factor devices -----------------------------------------------------------------------------------------
+
+
+def totp_device_for_setup(user: User) -> TOTPDevice | None:
+    """The user's unconfirmed TOTP device, created on first visit; None when a confirmed device exists."""
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        return None
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    return device or TOTPDevice.objects.create(user=user, name=_("Authenticator app"), confirmed=False)
+
+
+@transaction.atomic
+def totp_device_confirm(*, device: TOTPDevice, token: str, by: User) -> bool:
+    """Confirm the device when `token` is its current code; records the confirmation in the ledger."""
+    if not device.verify_token(token):
+        return False
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    audit_record(action="totp_device.confirmed", obj=device, actor=by, data={"user": by.email})
+    return True

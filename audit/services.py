@@ -4,7 +4,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from audit.models import GENESIS_HASH, ActorKind, AuditEvent, LedgerHead
@@ -37,7 +37,7 @@ def audit_record(
     data: dict | None = None,
 ) -> AuditEvent:
     """Append one event to the ledger, chained to the current head under a row lock."""
-    head = LedgerHead.objects.select_for_update().get(pk=1)
+    head = LedgerHead.objects.select_for_update().filter(pk=1).first() or _restore_head()
     kind, actor_id, actor_label = _actor_fields(actor)
     event = AuditEvent(
         sequence=head.sequence + 1,
@@ -56,6 +56,18 @@ def audit_record(
     event.save()
     LedgerHead.objects.filter(pk=1).update(sequence=event.sequence, hash=event.hash)
     return event
+
+
+def _restore_head() -> LedgerHead:
+    """Recreate the head row from the last event (it is made by a migration; a test flush removes it)."""
+    last = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()
+    sequence, tip = last or (0, GENESIS_HASH)
+    try:
+        with transaction.atomic():
+            LedgerHead.objects.create(pk=1, sequence=sequence, hash=tip)
+    except IntegrityError:
+        pass  # another writer restored it first
+    return LedgerHead.objects.select_for_update().get(pk=1)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import Action, ActionLocation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -47,11 +48,14 @@ class DecisionAdminMixin:
         decide = path("<path:object_id>/decide/<slug:verb>/", view, name="{}_{}_decide".format(*info))
         return [decide, *super().get_urls()]
 
-    def get_actions(self, request: HttpRequest) -> dict:
-        actions = super().get_actions(request)
+    def get_actions(self, request: HttpRequest, action_location: ActionLocation = ActionLocation.CHANGE_LIST) -> dict:
+        actions = super().get_actions(request, action_location=action_location)
+        if action_location != ActionLocation.CHANGE_LIST:
+            return actions
         for verb, decision in self.decisions.items():
             if self._may_decide(request, decision):
-                actions[f"decide_{verb}"] = (self._bulk_action(verb), f"decide_{verb}", decision.label)
+                name = f"decide_{verb}"
+                actions[name] = Action(self._bulk_action(verb), name, decision.label, decision.label, [action_location])
         return actions
 
     def _may_decide(self, request: HttpRequest, decision: Decision) -> bool:

@@ -4,13 +4,20 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts.models import Organization
+from accounts.web import can, user_memberships
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """The landing page: what the exchange does, and for members their organisations."""
-    context = {"verified_count": Organization.objects.verified().count()}
-    return render(request, "home.html", context)
+    """The landing page for guests; for members a dashboard of their organisations and what to do next."""
+    if not request.user.is_authenticated:
+        return render(request, "home.html", {"verified_count": Organization.objects.verified().count()})
+    memberships = user_memberships(request)
+    context = {
+        "dashboard": [(m, can(m, "manage")) for m in memberships],
+        "pending_review_count": Organization.objects.pending_review().count() if request.user.is_staff else None,
+    }
+    return render(request, "dashboard.html", context)
 
 
 @require_GET

@@ -36,5 +36,9 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
     name = "ApiKeyAuth"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "header", "name": "Authorization",
-                "description": "`Api-Key <key>`; keys are created by an organisation's owner or admin."}
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <key>`; keys are created by an organisation's owner or admin.",
+        }

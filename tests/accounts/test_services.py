@@ -139,7 +139,7 @@ class TestVerification:
             organization=org, by=owner_of(org), licence=SimpleUploadedFile("l.pdf", PDF)
         )
         services.organization_verify(organization=org, by=regulator, reason="ok")
-        event = AuditEvent.objects.filter(action="organization.verified").get()
+        event = AuditEvent.objects.filter(action="organization.verified").for_object(org).get()
         assert event.data["from"] == "pending" and event.data["reason"] == "ok"
         assert event.actor_id == str(regulator.pk)
         assert ledger_verify().ok
@@ -325,3 +325,33 @@ def test_invitation_survives_a_mail_failure(org, monkeypatch, django_capture_on_
     with django_capture_on_commit_callbacks(execute=True):
         invitation, _token = InvitationFactory(organization=org)
     assert Invitation.objects.filter(pk=invitation.pk).exists()
+
+
+def test_register_cannot_set_kind_or_status():
+    with pytest.raises(ValidationError):
+        _register(kind="regulator")
+    with pytest.raises(ValidationError):
+        _register(status="verified")
+    assert not Organization.objects.exists()
+
+
+def test_weak_password_is_refused():
+    with pytest.raises(ValidationError) as exc:
+        services.user_create(email="a@example.com", password="12345678", full_name="A")
+    assert "password" in exc.value.message_dict
+    assert not User.objects.exists()
+
+
+def test_verified_organisation_cannot_swap_its_licence(org, owner):
+    with pytest.raises(DomainError) as exc:
+        services.organization_upload_licence(organization=org, by=owner, licence=SimpleUploadedFile("l.pdf", PDF))
+    assert exc.value.code == "licence_locked"
+
+
+def test_accepting_when_already_a_member_is_a_clear_error(org, owner):
+    _inv, token = InvitationFactory(organization=org, email="joiner@example.com")
+    joiner = UserFactory(email="joiner@example.com")
+    services.membership_add(organization=org, user=joiner, role=Role.VIEWER, by=owner)
+    with pytest.raises(DomainError) as exc:
+        services.invitation_accept(token=token, user=joiner)
+    assert exc.value.code == "already_member"

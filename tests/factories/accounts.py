@@ -51,7 +51,9 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
     owner = factory.SubFactory(UserFactory)
 
     @classmethod
-    def _create(cls, model_class, *args, owner=None, status=VerificationStatus.VERIFIED, **kwargs):
+    def _create(cls, model_class, *args, owner=None, status=VerificationStatus.VERIFIED, kind=None, **kwargs):
+        if kind == OrganizationKind.REGULATOR:
+            return services.regulator_register(user=owner, **kwargs)
         org = services.organization_register(user=owner, **kwargs)
         if status != VerificationStatus.PENDING:
             Organization.objects.filter(pk=org.pk).update(status=status)

@@ -63,11 +63,11 @@ class Command(BaseCommand):
         users = {local: self._user(local, local.replace("-", " ").title()) for local in spec.members}
         owner_local = next(local for local, role in spec.members.items() if role == "owner")
         caps = {c: (c in spec.capabilities) for c in ("can_sell", "can_buy", "can_operate_public_data", "can_appraise")}
-        org = services.organization_register(
+        register = services.regulator_register if spec.kind == "regulator" else services.organization_register
+        org = register(
             user=users[owner_local],
             name=spec.name,
             credit_code=code,
-            kind=spec.kind,
             address=spec.address,
             contact_name=users[owner_local].full_name,
             contact_email=users[owner_local].email,
@@ -84,7 +84,7 @@ class Command(BaseCommand):
         if spec.kind != "regulator":
             licence = ContentFile(DEMO_LICENCE_PDF, name="business-licence.pdf")
             org = services.organization_upload_licence(organization=org, by=owner, licence=licence)
-        if spec.status == VerificationStatus.VERIFIED:
+        if spec.status == VerificationStatus.VERIFIED and org.status != VerificationStatus.VERIFIED:
             services.organization_verify(organization=org, by=decider, reason="Demo data: licence checked.")
 
     def _totp(self, user: User) -> None:
