@@ -6,6 +6,7 @@ from core import views as core_views
 
 api_v1 = [
     path("", include("accounts.api.urls")),
+    path("", include("registry.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 
@@ -15,5 +16,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("registry/", include("registry.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
 ]

@@ -1,0 +1,73 @@
+"""The negative list: built-in rules from national rules, plus custom rules regulators add in the admin."""
+
+import re
+from dataclasses import asdict, dataclass
+
+from registry.choices import Classification
+from registry.models import DataProduct, NegativeListRule, ProductVersion, RuleKind, RuleOutcome
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """The outcome of one rule for one product, with the message the merchant sees."""
+
+    code: str
+    name: str
+    outcome: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _builtin_core(product: DataProduct, version: ProductVersion | None) -> str:
+    return RuleOutcome.FAIL if product.classification == Classification.CORE else RuleOutcome.PASS
+
+
+def _builtin_pii(product: DataProduct, version: ProductVersion | None) -> str:
+    found = bool(version and version.pii_findings) or product.has_personal_info
+    return RuleOutcome.FAIL if found and not product.deidentification_note.strip() else RuleOutcome.PASS
+
+
+def _builtin_level4(product: DataProduct, version: ProductVersion | None) -> str:
+    return RuleOutcome.RESTRICT if product.sandbox_only else RuleOutcome.PASS
+
+
+BUILTIN_CHECKS = {
+    RuleKind.CORE_DATA: ("core-data", _builtin_core),
+    RuleKind.PII_NOT_DEIDENTIFIED: ("pii-not-deidentified", _builtin_pii),
+    RuleKind.LEVEL4_SANDBOX_ONLY: ("level4-sandbox-only", _builtin_level4),
+}
+
+
+def _custom_matches(rule: NegativeListRule, product: DataProduct, version: ProductVersion | None) -> bool:
+    """A custom rule matches when every criterion it sets matches (sector, a column name, a PII kind)."""
+    if not (rule.sector or rule.column_pattern or rule.pii_kind):
+        return False
+    if rule.sector and rule.sector != product.sector:
+        return False
+    columns = [c.get("name", "") for c in version.columns] if version else []
+    if rule.column_pattern and not any(re.search(rule.column_pattern, c, re.IGNORECASE) for c in columns):
+        return False
+    kinds = {f.get("kind") for f in version.pii_findings} if version else set()
+    return not (rule.pii_kind and rule.pii_kind not in kinds)
+
+
+def evaluate(product: DataProduct, version: ProductVersion | None) -> list[RuleResult]:
+    """Run every built-in rule and every active custom rule; each result names its rule."""
+    rows = {rule.code: rule for rule in NegativeListRule.objects.all()}
+    results = []
+    for kind, (code, check) in BUILTIN_CHECKS.items():
+        row = rows.get(code)
+        name = row.name if row else str(RuleKind(kind).label)
+        message = row.message if row else str(RuleKind(kind).label)
+        results.append(RuleResult(code, name, check(product, version), message))
+    for rule in rows.values():
+        if rule.kind == RuleKind.CUSTOM and rule.active:
+            outcome = RuleOutcome.FAIL if _custom_matches(rule, product, version) else RuleOutcome.PASS
+            results.append(RuleResult(rule.code, rule.name, outcome, rule.message))
+    return results
+
+
+def failures(results: list[RuleResult]) -> list[RuleResult]:
+    return [r for r in results if r.outcome == RuleOutcome.FAIL]

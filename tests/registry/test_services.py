@@ -1,0 +1,323 @@
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+
+from accounts.choices import Role, VerificationStatus
+from audit.models import AuditEvent
+from audit.services import ledger_verify
+from core.errors import DomainError, InvalidTransition, OrganizationNotVerified, PermissionDeniedError
+from registry import services
+from registry.choices import Classification, ProductStatus
+from registry.models import DataProduct, ProductVersion, ProfileStatus, RegistrationCertificate, VersionStatus
+from tests.factories import OrganizationFactory, member
+from tests.factories.accounts import owner_of
+from tests.factories.registry import CSV, DataProductFactory, csv_upload, upload_version
+
+pytestmark = pytest.mark.django_db
+
+CLEAN_CSV = ("date,port,tons\n" + "".join(f"2026-11-{d:02d},Qingdao,{1000 + d}\n" for d in range(1, 11))).encode()
+
+
+@pytest.fixture
+def regulator():
+    return owner_of(OrganizationFactory(kind="regulator"))
+
+
+@pytest.fixture
+def uploaded(django_capture_on_commit_callbacks):
+    def make(product, content=CLEAN_CSV, name="port.csv"):
+        with django_capture_on_commit_callbacks(execute=True):
+            version = upload_version(product, content, name)
+        return ProductVersion.objects.get(pk=version.pk)
+
+    return make
+
+
+@pytest.fixture
+def submitted(uploaded):
+    product = DataProductFactory()
+    uploaded(product)
+    return services.product_submit(product=product, by=owner_of(product.organization))
+
+
+class TestProducts:
+    def test_create_grants_the_organisation_and_audits(self):
+        product = DataProductFactory(tags=["港口", " Logistics ", "logistics"])
+        owner = owner_of(product.organization)
+        assert DataProduct.objects.restrict(owner).get() == product
+        assert sorted(product.tags.values_list("name", flat=True)) == ["logistics", "港口"]
+        assert AuditEvent.objects.for_object(product).filter(action="dataproduct.created").exists()
+
+    def test_other_organisations_cannot_see_drafts(self, other_org):
+        DataProductFactory()
+        assert not DataProduct.objects.restrict(owner_of(other_org)).exists()
+
+    def test_unknown_sector_and_bad_coverage_are_field_errors(self, org):
+        with pytest.raises(ValidationError) as exc:
+            DataProductFactory(organization=org, sector="mining")
+        assert "sector" in exc.value.message_dict
+        import datetime
+
+        with pytest.raises(ValidationError) as exc:
+            DataProductFactory(
+                organization=org, coverage_start=datetime.date(2026, 1, 2), coverage_end=datetime.date(2026, 1, 1)
+            )
+        assert "coverage_end" in exc.value.message_dict
+        assert not DataProduct.objects.exists()
+
+    def test_other_acquisition_needs_an_explanation(self, org):
+        with pytest.raises(ValidationError) as exc:
+            DataProductFactory(organization=org, acquisition_method="other", acquisition_note="")
+        assert "acquisition_note" in exc.value.message_dict
+
+    def test_viewer_cannot_create_or_edit(self, org):
+        viewer = member(org, Role.VIEWER)
+        with pytest.raises(PermissionDeniedError):
+            services.product_create(organization=org, by=viewer, title="x")
+        product = DataProductFactory(organization=org)
+        with pytest.raises(PermissionDeniedError):
+            services.product_update(product=product, by=viewer, title="y")
+
+    def test_unverified_organisation_drafts_but_cannot_submit(self, uploaded):
+        org = OrganizationFactory(status=VerificationStatus.PENDING)
+        product = DataProductFactory(organization=org)
+        uploaded(product)
+        with pytest.raises(OrganizationNotVerified):
+            services.product_submit(product=product, by=owner_of(org))
+        assert DataProduct.objects.get(pk=product.pk).status == ProductStatus.DRAFT
+
+
+class TestUpload:
+    def test_upload_streams_hashes_and_profiles(self, uploaded):
+        import hashlib
+
+        product = DataProductFactory()
+        version = uploaded(product, CSV)
+        assert version.sha256 == hashlib.sha256(CSV).hexdigest()
+        assert version.size == len(CSV)
+        assert version.profile_status == ProfileStatus.DONE and version.row_count == 20
+        assert {f["kind"] for f in version.pii_findings} == {"person_name", "mobile"}
+        assert version.masked_sample[0]["手机"] == "138****0001"
+        assert "sample_rows" not in version.profile
+        assert "13812340001" not in str(version.profile) + str(version.masked_sample)
+
+    def test_gbk_file_is_read_correctly(self, uploaded):
+        product = DataProductFactory()
+        version = uploaded(product, CLEAN_CSV.decode().replace("Qingdao", "青岛").encode("gbk"))
+        assert version.encoding.lower() in {"gbk", "gb18030"}
+        assert version.masked_sample[0]["port"] == "青岛"
+
+    @pytest.mark.parametrize(
+        ("content", "name", "code"),
+        [
+            (b"", "empty.csv", "empty"),
+            (b"\x00\x01\x02binary\x00", "data.csv", "binary"),
+            (b"a,b\n1,2\n", "C:\\data.csv", "file_name"),
+            (b"a,b\n1,2\n", "data.exe", "file_type"),
+        ],
+    )
+    def test_bad_files_are_refused_before_storing(self, content, name, code):
+        product = DataProductFactory()
+        with pytest.raises(ValidationError) as exc:
+            services.version_upload(
+                product=product, by=owner_of(product.organization), upload=csv_upload(content, name)
+            )
+        assert exc.value.error_dict["file"][0].code == code
+        assert not ProductVersion.objects.exists()
+
+    def test_path_parts_never_reach_storage(self):
+        # Django's upload handling keeps only the base name; the version is stored under its own product folder.
+        product = DataProductFactory()
+        upload = csv_upload(CLEAN_CSV, "../../etc/port.csv")
+        version = services.version_upload(product=product, by=owner_of(product.organization), upload=upload)
+        assert version.original_name == "port.csv"
+        assert version.file.name == f"private/products/{product.organization_id}/{product.pk}/v1/port.csv"
+
+    def test_size_limit(self, settings):
+        settings.REGISTRY_MAX_UPLOAD_BYTES = 10
+        product = DataProductFactory()
+        with pytest.raises(ValidationError, match="larger than the limit"):
+            services.version_upload(product=product, by=owner_of(product.organization), upload=csv_upload(CLEAN_CSV))
+        assert not ProductVersion.objects.exists()
+
+    @pytest.mark.parametrize(
+        ("content", "code", "line"),
+        [
+            (b"a,b\n", "no_rows", None),
+            (b"a,b\n1,2\n3,4\n5,6,7\n8,9\n", "malformed", 4),
+        ],
+    )
+    def test_unusable_files_leave_no_version_or_file(self, uploaded, content, code, line):
+        product = DataProductFactory()
+        with pytest.raises(ProductVersion.DoesNotExist):
+            uploaded(product, content)
+        product.refresh_from_db()
+        assert product.upload_error["code"] == code
+        assert product.upload_error["line"] == line
+        assert not ProductVersion.objects.exists()
+        assert not default_storage.exists(f"private/products/{product.organization_id}/{product.pk}/v1/port.csv")
+
+    def test_storage_is_cleaned_when_the_database_write_fails(self, monkeypatch):
+        product = DataProductFactory()
+
+        def boom(**kwargs):
+            raise RuntimeError("audit down")
+
+        monkeypatch.setattr(services, "audit_record", boom)
+        with pytest.raises(RuntimeError):
+            services.version_upload(product=product, by=owner_of(product.organization), upload=csv_upload(CLEAN_CSV))
+        assert not default_storage.exists(f"private/products/{product.organization_id}/{product.pk}/v1/port.csv")
+        assert not ProductVersion.objects.exists()
+
+
+class TestSubmissionAndReview:
+    def test_submit_needs_a_profiled_version(self):
+        product = DataProductFactory()
+        with pytest.raises(DomainError) as exc:
+            services.product_submit(product=product, by=owner_of(product.organization))
+        assert exc.value.code == "no_version"
+
+    def test_submit_needs_rights_and_legal_basis(self, uploaded):
+        product = DataProductFactory(right_holding=False, right_processing=False, right_operation=False, legal_basis="")
+        uploaded(product)
+        with pytest.raises(ValidationError) as exc:
+            services.product_submit(product=product, by=owner_of(product.organization))
+        assert {"right_holding", "legal_basis"} <= set(exc.value.message_dict)
+
+    def test_second_submit_is_a_clear_error(self, submitted):
+        with pytest.raises(DomainError) as exc:
+            services.product_submit(product=submitted, by=owner_of(submitted.organization))
+        assert exc.value.code == "already_submitted"
+
+    def test_edit_is_blocked_while_under_review(self, submitted):
+        with pytest.raises(services.ProductNotEditable):
+            services.product_update(product=submitted, by=owner_of(submitted.organization), title="Sneaky")
+
+    def test_approve_registers_and_issues_a_certificate(self, submitted, regulator):
+        cert = services.product_approve(product=submitted, by=regulator, reason="Complete and lawful.")
+        product = DataProduct.objects.get(pk=submitted.pk)
+        assert product.status == ProductStatus.REGISTERED and product.registered_at
+        assert product.versions.get().status == VersionStatus.REGISTERED
+        assert cert.number.startswith("DB-") and len(cert.fingerprint) == 64
+        assert services.certificate_verify(cert.number)["valid"]
+
+    @pytest.mark.parametrize(
+        ("decide", "status", "version_status"),
+        [
+            (services.product_request_changes, ProductStatus.CHANGES_REQUESTED, VersionStatus.DRAFT),
+            (services.product_reject, ProductStatus.REJECTED, VersionStatus.REJECTED),
+        ],
+    )
+    def test_other_decisions(self, submitted, regulator, decide, status, version_status):
+        product = decide(product=submitted, by=regulator, reason="Licence contract missing.")
+        assert product.status == status and product.status_reason == "Licence contract missing."
+        assert product.versions.get().status == version_status
+
+    def test_changes_requested_can_be_edited_and_resubmitted(self, submitted, regulator):
+        services.product_request_changes(product=submitted, by=regulator, reason="Add the legal basis document.")
+        owner = owner_of(submitted.organization)
+        services.product_update(product=submitted, by=owner, description="With the contract attached.")
+        assert services.product_submit(product=submitted, by=owner).status == ProductStatus.SUBMITTED
+
+    def test_suspend_reinstate_revoke(self, submitted, regulator):
+        services.product_approve(product=submitted, by=regulator, reason="ok")
+        assert services.product_suspend(product=submitted, by=regulator, reason="Complaint").status == "suspended"
+        assert services.product_reinstate(product=submitted, by=regulator, reason="Cleared").status == "registered"
+        assert services.product_revoke(product=submitted, by=regulator, reason="Unlawful source").status == "revoked"
+        with pytest.raises(InvalidTransition):
+            services.product_reinstate(product=submitted, by=regulator, reason="again")
+
+    def test_decisions_need_a_regulator_and_a_reason(self, submitted, regulator):
+        with pytest.raises(PermissionDeniedError):
+            services.product_approve(product=submitted, by=owner_of(submitted.organization), reason="self")
+        with pytest.raises(ValidationError):
+            services.product_approve(product=submitted, by=regulator, reason=" ")
+        assert DataProduct.objects.get(pk=submitted.pk).status == ProductStatus.SUBMITTED
+
+    def test_every_transition_is_audited(self, submitted, regulator):
+        services.product_approve(product=submitted, by=regulator, reason="ok")
+        actions = list(AuditEvent.objects.for_object(submitted).order_by("sequence").values_list("action", flat=True))
+        assert actions == ["dataproduct.created", "dataproduct.submitted", "dataproduct.registered"]
+        assert ledger_verify().ok
+
+
+class TestNegativeList:
+    def test_core_data_cannot_be_submitted(self, uploaded):
+        product = DataProductFactory(classification=Classification.CORE)
+        uploaded(product)
+        with pytest.raises(services.NegativeListViolation) as exc:
+            services.product_submit(product=product, by=owner_of(product.organization))
+        assert [r.code for r in exc.value.results] == ["core-data"]
+
+    def test_pii_without_deidentification_is_refused_then_accepted(self, uploaded):
+        product = DataProductFactory()
+        uploaded(product, CSV)
+        owner = owner_of(product.organization)
+        with pytest.raises(services.NegativeListViolation) as exc:
+            services.product_submit(product=product, by=owner)
+        assert [r.code for r in exc.value.results] == ["pii-not-deidentified"]
+        services.product_update(
+            product=product,
+            by=owner,
+            has_personal_info=True,
+            deidentification_note="Names and phone numbers pseudonymised.",
+        )
+        assert services.product_submit(product=product, by=owner).status == ProductStatus.SUBMITTED
+
+    def test_level4_passes_with_a_sandbox_restriction(self, uploaded):
+        product = DataProductFactory(sensitivity_level=4)
+        uploaded(product)
+        product = services.product_submit(product=product, by=owner_of(product.organization))
+        outcome = {r["code"]: r["outcome"] for r in product.rule_results}
+        assert outcome["level4-sandbox-only"] == "restrict"
+        assert product.sandbox_only
+
+
+class TestChangeRegistration:
+    def test_new_version_of_a_registered_product(self, submitted, regulator, uploaded):
+        first = services.product_approve(product=submitted, by=regulator, reason="ok")
+        owner = owner_of(submitted.organization)
+        v2 = uploaded(DataProduct.objects.get(pk=submitted.pk), CLEAN_CSV + b"2026-11-30,Qingdao,2000\n")
+        assert v2.status == VersionStatus.DRAFT
+        assert list(ProductVersion.objects.registered().filter(product=submitted)) == [submitted.versions.get(number=1)]
+        services.version_submit(version=v2, by=owner)
+        second = services.version_approve(version=v2, by=regulator, reason="Same schema, newer data.")
+        first.refresh_from_db()
+        assert first.superseded_at is not None and second.superseded_at is None
+        assert not services.certificate_verify(first.number)["valid"]
+        assert services.certificate_verify(second.number)["valid"]
+        assert [v["number"] for v in second.payload["versions"]] == [1, 2]
+
+    def test_registered_versions_are_immutable_through_services(self, submitted, regulator):
+        services.product_approve(product=submitted, by=regulator, reason="ok")
+        with pytest.raises(services.ProductNotEditable):
+            services.product_update(product=submitted, by=owner_of(submitted.organization), title="Renamed")
+
+
+class TestCertificates:
+    def test_tampering_with_metadata_or_digests_is_detected(self, submitted, regulator):
+        cert = services.product_approve(product=submitted, by=regulator, reason="ok")
+        DataProduct.objects.filter(pk=submitted.pk).update(title="Quietly renamed")
+        result = services.certificate_verify(cert.number)
+        assert result["record_intact"] and not result["content_matches"] and not result["valid"]
+        DataProduct.objects.filter(pk=submitted.pk).update(title=cert.payload["title"])
+        assert services.certificate_verify(cert.number)["valid"]
+        ProductVersion.objects.filter(product=submitted).update(sha256="0" * 64)
+        assert not services.certificate_verify(cert.number)["content_matches"]
+
+    def test_tampering_with_the_certificate_record_is_detected(self, submitted, regulator):
+        cert = services.product_approve(product=submitted, by=regulator, reason="ok")
+        RegistrationCertificate.objects.filter(pk=cert.pk).update(payload={**cert.payload, "title": "Forged"})
+        result = services.certificate_verify(cert.number)
+        assert not result["record_intact"] and not result["valid"]
+
+    def test_revoked_product_certificate_is_not_valid(self, submitted, regulator):
+        cert = services.product_approve(product=submitted, by=regulator, reason="ok")
+        services.product_revoke(product=submitted, by=regulator, reason="Unlawful")
+        result = services.certificate_verify(cert.number)
+        assert result["content_matches"] and not result["valid"]
+
+    def test_unknown_number(self):
+        with pytest.raises(DomainError) as exc:
+            services.certificate_verify("DB-2026-999999")
+        assert exc.value.code == "certificate_not_found"
