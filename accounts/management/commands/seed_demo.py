@@ -1,9 +1,13 @@
 """Idempotent demo data: verified organisations of every kind and a user for every role."""
 
+from importlib import import_module
+
+from django.apps import apps
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test.utils import override_settings
+from django.utils.module_loading import module_has_submodule
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
@@ -26,11 +30,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         # Demo decisions would otherwise e-mail every demo organisation through the console backend.
-        with (
-            override_settings(MAILERS={"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}),
-            transaction.atomic(),
-        ):
-            self._seed()
+        with override_settings(MAILERS={"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}):
+            with transaction.atomic():
+                self._seed()
+            self._seed_apps()
         if not options["quiet_logins"]:
             self._print_logins()
 
@@ -44,6 +47,19 @@ class Command(BaseCommand):
         for user in User.objects.filter(is_staff=True, email__endswith=DEMO_DOMAIN):
             self._totp(user)
         self._totp(superuser)
+
+    def _seed_apps(self) -> None:
+        """Each later app may add demo data with a `seed_demo_data(stdout=..., regulator=...)` in its `demo` module.
+
+        Discovered rather than imported, so accounts does not depend on the apps built on it.
+        """
+        regulator = User.objects.filter(email=f"regulator@{DEMO_DOMAIN}").first()
+        for config in apps.get_app_configs():
+            if config.name == "accounts" or not module_has_submodule(config.module, "demo"):
+                continue
+            module = import_module(f"{config.name}.demo")
+            if hasattr(module, "seed_demo_data"):
+                module.seed_demo_data(stdout=self.stdout, regulator=regulator)
 
     def _user(self, local: str, full_name: str) -> User:
         email = f"{local}@{DEMO_DOMAIN}"
