@@ -2,9 +2,11 @@
 
 import hashlib
 import json
+import re
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -209,6 +211,7 @@ class ProductVersion(models.Model):
     pii_findings = models.JSONField(_("personal information found"), default=list, blank=True)
     masked_sample = models.JSONField(_("masked sample"), default=list, blank=True)
     registered_at = models.DateTimeField(_("registered at"), null=True, blank=True)
+    review_reason = models.TextField(_("reason for the last decision"), blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
@@ -271,6 +274,24 @@ class NegativeListRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        from registry.pii import PiiKind
+
+        errors = {}
+        if self.column_pattern:
+            try:
+                re.compile(self.column_pattern)
+            except re.error as exc:
+                errors["column_pattern"] = _("Not a valid regular expression: %(error)s") % {"error": exc}
+        if self.pii_kind and self.pii_kind not in {k.value for k in PiiKind}:
+            errors["pii_kind"] = _("Unknown kind of personal information.")
+        if self.kind == RuleKind.CUSTOM and not (self.sector or self.column_pattern or self.pii_kind):
+            errors["sector"] = _(
+                "A custom rule needs a sector, a column name pattern or a kind of personal information."
+            )
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def is_builtin(self) -> bool:

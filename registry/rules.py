@@ -1,10 +1,13 @@
 """The negative list: built-in rules from national rules, plus custom rules regulators add in the admin."""
 
+import logging
 import re
 from dataclasses import asdict, dataclass
 
 from registry.choices import Classification
 from registry.models import DataProduct, NegativeListRule, ProductVersion, RuleKind, RuleOutcome
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,20 @@ def _custom_matches(rule: NegativeListRule, product: DataProduct, version: Produ
     if rule.sector and rule.sector != product.sector:
         return False
     columns = [c.get("name", "") for c in version.columns] if version else []
-    if rule.column_pattern and not any(re.search(rule.column_pattern, c, re.IGNORECASE) for c in columns):
+    if rule.column_pattern and not any(_search(rule.column_pattern, c) for c in columns):
         return False
     kinds = {f.get("kind") for f in version.pii_findings} if version else set()
     return not (rule.pii_kind and rule.pii_kind not in kinds)
+
+
+def _search(pattern: str, text: str) -> bool:
+    try:
+        return re.search(pattern, text, re.IGNORECASE) is not None
+    except re.error:
+        # The admin validates patterns; one stored some other way must not break every submission. It matches
+        # nothing, and the rule's admin page shows the error on its next save.
+        logger.warning("Negative-list pattern %r is not a valid regular expression", pattern)
+        return False
 
 
 def evaluate(product: DataProduct, version: ProductVersion | None) -> list[RuleResult]:

@@ -41,6 +41,7 @@ PRODUCT_FIELDS = frozenset({
     "spatial_coverage", "licence_template", "contact_name", "contact_email",
 })  # fmt: skip
 ALLOWED_SUFFIXES = {".csv", ".tsv", ".tab", ".parquet", ".pq", ".jsonl", ".ndjson", ".json"}
+DOCUMENT_SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".docx", ".xlsx", ".odt", ".ods", ".txt"}
 TAG_RE = re.compile(r"^[\w\-\u4e00-\u9fff ]{1,40}$")
 
 
@@ -139,6 +140,8 @@ def document_add(*, product: DataProduct, by: User, title: str, file: UploadedFi
     require_role(user=by, organization=product.organization, action="change")
     _require_editable(product)
     _check_file_name(file.name)
+    if PurePosixPath(file.name).suffix.lower() not in DOCUMENT_SUFFIXES:
+        raise _file_error(_("Upload the document as PDF, an image, a Word or Excel file, or plain text."), "file_type")
     document = SupportingDocument(product=product, title=title.strip() or file.name, uploaded_by=by)
     document.full_clean(exclude=["file"])
     document.file.save(PurePosixPath(file.name).name, file, save=False)
@@ -402,7 +405,7 @@ def product_approve(*, product: DataProduct, by: User, reason: str) -> Registrat
     """Register the product and its submitted version, and issue the certificate."""
     product = _decision(product, ProductStatus.REGISTERED, by=by, reason=reason)
     version = product.versions.select_for_update().get(status=VersionStatus.SUBMITTED)
-    _register_version(version, by=by)
+    _register_version(version, by=by, reason=product.status_reason)
     return certificate_issue(product=product, version=version, by=by)
 
 
@@ -440,9 +443,9 @@ def product_revoke(*, product: DataProduct, by: User, reason: str) -> DataProduc
     return _decision(product, ProductStatus.REVOKED, by=by, reason=reason)
 
 
-def _register_version(version: ProductVersion, *, by: User) -> None:
-    version.status, version.registered_at = VersionStatus.REGISTERED, timezone.now()
-    version.save(update_fields=["status", "registered_at"])
+def _register_version(version: ProductVersion, *, by: User, reason: str) -> None:
+    version.status, version.registered_at, version.review_reason = VersionStatus.REGISTERED, timezone.now(), reason
+    version.save(update_fields=["status", "registered_at", "review_reason"])
     audit_record(
         action="productversion.registered",
         obj=version,
@@ -474,15 +477,16 @@ def version_submit(*, version: ProductVersion, by: User) -> ProductVersion:
     latest = _latest_version(product)
     if latest.pk != version.pk:
         raise DomainError(_("Submit the latest version."), code="not_latest")
-    _check_submission(product, version)
-    version.status = VersionStatus.SUBMITTED
-    version.save(update_fields=["status"])
+    results = _check_submission(product, version)
+    product.save(update_fields=["rule_results", "updated_at"])
+    version.status, version.review_reason = VersionStatus.SUBMITTED, ""
+    version.save(update_fields=["status", "review_reason"])
     audit_record(
         action="productversion.submitted",
         obj=version,
         actor=by,
         organization_id=product.organization_id,
-        data={"number": version.number},
+        data={"number": version.number, "rules": [r.as_dict() for r in results]},
     )
     return version
 
@@ -495,7 +499,8 @@ def version_approve(*, version: ProductVersion, by: User, reason: str) -> Regist
     if version.status != VersionStatus.SUBMITTED or version.product.status != ProductStatus.REGISTERED:
         raise DomainError(_("This version is not awaiting change registration."), code="invalid_transition")
     _require_reason(reason)
-    _register_version(version, by=by)
+    version.review_reason = reason.strip()
+    _register_version(version, by=by, reason=version.review_reason)
     return certificate_issue(product=version.product, version=version, by=by)
 
 
@@ -504,11 +509,11 @@ def version_reject(*, version: ProductVersion, by: User, reason: str) -> Product
     """Refuse a change registration; buyers keep seeing the previously registered version."""
     require_regulator(by)
     version = ProductVersion.objects.select_for_update().select_related("product").get(pk=version.pk)
-    if version.status != VersionStatus.SUBMITTED:
+    if version.status != VersionStatus.SUBMITTED or version.product.status != ProductStatus.REGISTERED:
         raise DomainError(_("This version is not awaiting change registration."), code="invalid_transition")
     _require_reason(reason)
-    version.status = VersionStatus.REJECTED
-    version.save(update_fields=["status"])
+    version.status, version.review_reason = VersionStatus.REJECTED, reason.strip()
+    version.save(update_fields=["status", "review_reason"])
     audit_record(
         action="productversion.rejected",
         obj=version,

@@ -321,3 +321,65 @@ class TestCertificates:
         with pytest.raises(DomainError) as exc:
             services.certificate_verify("DB-2026-999999")
         assert exc.value.code == "certificate_not_found"
+
+
+class TestReviewFixes:
+    def test_version_reject_only_for_change_registration(self, submitted, regulator):
+        version = submitted.versions.get()
+        with pytest.raises(DomainError) as exc:
+            services.version_reject(version=version, by=regulator, reason="no")
+        assert exc.value.code == "invalid_transition"
+        services.product_approve(product=submitted, by=regulator, reason="ok")  # still possible afterwards
+
+    def test_change_registration_keeps_reasons_and_rule_results(self, submitted, regulator, uploaded):
+        services.product_approve(product=submitted, by=regulator, reason="ok")
+        owner = owner_of(submitted.organization)
+        v2 = uploaded(DataProduct.objects.get(pk=submitted.pk), CLEAN_CSV + b"2026-11-30,Qingdao,2000\n")
+        DataProduct.objects.filter(pk=submitted.pk).update(rule_results=[])
+        services.version_submit(version=v2, by=owner)
+        assert DataProduct.objects.get(pk=submitted.pk).rule_results
+        services.version_reject(version=v2, by=regulator, reason="Schema changed without notice.")
+        v2.refresh_from_db()
+        assert v2.status == VersionStatus.REJECTED and v2.review_reason == "Schema changed without notice."
+
+    def test_invalid_custom_rule_is_refused_and_never_breaks_submission(self, uploaded):
+        from registry.models import NegativeListRule
+
+        rule = NegativeListRule(code="bad", name="Bad", message="m", column_pattern="([")
+        with pytest.raises(ValidationError) as exc:
+            rule.full_clean()
+        assert "column_pattern" in exc.value.message_dict
+        rule.save()  # stored some other way
+        product = DataProductFactory()
+        uploaded(product)
+        assert services.product_submit(product=product, by=owner_of(product.organization)).status == "submitted"
+
+    def test_custom_rule_by_column_pattern(self, uploaded):
+        from registry.models import NegativeListRule
+
+        NegativeListRule.objects.create(
+            code="no-tons",
+            name="No tonnage",
+            message="Tonnage is restricted.",
+            column_pattern="^tons$",
+            sector="marine",
+        )
+        product = DataProductFactory()
+        uploaded(product)
+        with pytest.raises(services.NegativeListViolation) as exc:
+            services.product_submit(product=product, by=owner_of(product.organization))
+        assert [r.code for r in exc.value.results] == ["no-tons"]
+
+    def test_documents_must_be_office_or_image_files(self):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        product = DataProductFactory()
+        owner = owner_of(product.organization)
+        with pytest.raises(ValidationError):
+            services.document_add(
+                product=product, by=owner, title="x", file=SimpleUploadedFile("x.html", b"<script>alert(1)</script>")
+            )
+        doc = services.document_add(
+            product=product, by=owner, title="Contract", file=SimpleUploadedFile("contract.pdf", b"%PDF-1.4")
+        )
+        assert doc.title == "Contract"
