@@ -20,7 +20,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from guardian.shortcuts import assign_perm
 
 from accounts.apps import REGULATORS_GROUP
-from accounts.choices import ROLE_ACTIONS, ApiKeyScope, OrganizationKind, Role, VerificationStatus
+from accounts.choices import ROLE_ACTIONS, SCOPE_ACTIONS, ApiKeyScope, OrganizationKind, Role, VerificationStatus
 from accounts.models import ApiKey, Invitation, Membership, Organization, User
 from audit.services import audit_record
 from core.errors import DomainError, OrganizationNotVerified, PermissionDeniedError
@@ -42,16 +42,30 @@ def role_of(*, user: Any, organization: Organization) -> str | None:
 
 
 def require_role(*, user: Any, organization: Organization, action: str) -> None:
-    """Raise PermissionDeniedError unless the user's role lets them `action` in this organisation."""
+    """Raise PermissionDeniedError unless the user's role (or the API key's scope) allows `action` here."""
     if getattr(user, "is_superuser", False):
         return
-    role = role_of(user=user, organization=organization)
-    if role is None or action not in ROLE_ACTIONS[role]:
+    api_key = getattr(user, "api_key", None)
+    if api_key is not None:
+        allowed = api_key.organization_id == organization.pk and action in SCOPE_ACTIONS[api_key.scope]
+    else:
+        role = role_of(user=user, organization=organization)
+        allowed = role is not None and action in ROLE_ACTIONS[role]
+    if not allowed:
         raise PermissionDeniedError(_("Your role in %(org)s does not allow this.") % {"org": organization.name})
     if action != "view" and organization.status == VerificationStatus.SUSPENDED:
         raise OrganizationNotVerified(
             _("%(org)s is suspended: it can only read until a regulator reinstates it.") % {"org": organization.name}
         )
+
+
+def person_of(actor: Any) -> User:
+    """The person behind an actor, for "created by" columns: the user, or the issuer of an API key.
+
+    The audit ledger still records the key itself as the actor.
+    """
+    api_key = getattr(actor, "api_key", None)
+    return api_key.created_by if api_key is not None else actor
 
 
 def require_verified(organization: Organization) -> None:

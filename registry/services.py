@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Organization, User
-from accounts.services import grant_to_organization, require_regulator, require_role, require_verified
+from accounts.services import grant_to_organization, person_of, require_regulator, require_role, require_verified
 from audit.services import audit_record
-from core.errors import DomainError
+from core.errors import DomainError, NotFoundError
 from registry import rules
 from registry.choices import AcquisitionMethod, ProductStatus
 from registry.models import (
@@ -47,6 +47,11 @@ TAG_RE = re.compile(r"^[\w\-\u4e00-\u9fff ]{1,40}$")
 
 class ProductNotEditable(DomainError):
     code = "product_not_editable"
+    status = 409
+
+
+class AlreadySubmitted(DomainError):
+    code = "already_submitted"
     status = 409
 
 
@@ -91,7 +96,7 @@ def product_create(
 ) -> DataProduct:
     """Create a draft product (unverified organisations may draft; they cannot submit)."""
     require_role(user=by, organization=organization, action="add")
-    product = DataProduct(organization=organization, created_by=by)
+    product = DataProduct(organization=organization, created_by=person_of(by))
     _apply_fields(product, fields)
     product.save()
     _set_tags(product, tags)
@@ -142,7 +147,7 @@ def document_add(*, product: DataProduct, by: User, title: str, file: UploadedFi
     _check_file_name(file.name)
     if PurePosixPath(file.name).suffix.lower() not in DOCUMENT_SUFFIXES:
         raise _file_error(_("Upload the document as PDF, an image, a Word or Excel file, or plain text."), "file_type")
-    document = SupportingDocument(product=product, title=title.strip() or file.name, uploaded_by=by)
+    document = SupportingDocument(product=product, title=title.strip() or file.name, uploaded_by=person_of(by))
     document.full_clean(exclude=["file"])
     document.file.save(PurePosixPath(file.name).name, file, save=False)
     document.save()
@@ -217,7 +222,7 @@ def _version_upload(*, product: DataProduct, by: User, upload: UploadedFile, sto
         size=upload.size,
         sha256="",
         file_format=PurePosixPath(name).suffix.lower().lstrip("."),
-        created_by=by,
+        created_by=person_of(by),
     )
     hashing = HashingFile(upload)
     path = f"private/products/{product.organization_id}/{product.pk}/v{number}/{name}"
@@ -375,9 +380,8 @@ def product_submit(*, product: DataProduct, by: User) -> DataProduct:
     require_role(user=by, organization=product.organization, action="change")
     require_verified(product.organization)
     if product.status not in product.EDITABLE_STATES:
-        raise DomainError(
-            _("“%(title)s” is already %(status)s.") % {"title": product.title, "status": product.get_status_display()},
-            code="already_submitted",
+        raise AlreadySubmitted(
+            _("“%(title)s” is already %(status)s.") % {"title": product.title, "status": product.get_status_display()}
         )
     version = _latest_version(product)
     results = _check_submission(product, version)
@@ -470,9 +474,8 @@ def version_submit(*, version: ProductVersion, by: User) -> ProductVersion:
             _("Only a new version of a registered product goes through change registration."), code="not_registered"
         )
     if version.status != VersionStatus.DRAFT:
-        raise DomainError(
-            _("Version %(n)s is already %(status)s.") % {"n": version.number, "status": version.get_status_display()},
-            code="already_submitted",
+        raise AlreadySubmitted(
+            _("Version %(n)s is already %(status)s.") % {"n": version.number, "status": version.get_status_display()}
         )
     latest = _latest_version(product)
     if latest.pk != version.pk:
@@ -585,7 +588,7 @@ def certificate_verify(number: str) -> dict:
         .first()
     )
     if cert is None:
-        raise DomainError(_("No certificate has this number."), code="certificate_not_found")
+        raise NotFoundError(_("No certificate has this number."), code="certificate_not_found")
     product = cert.product
     intact = fingerprint(cert.payload) == cert.fingerprint
     current = fingerprint(_json_round_trip(certificate_payload(product))) == cert.fingerprint

@@ -49,6 +49,8 @@ def mask_profile(data: dict, findings: list) -> dict:
             return mask_value(kind, value) if kind else mask_free_text(value)
 
         column["min"], column["max"] = mask(column.get("min")), mask(column.get("max"))
+        if kind:  # a mean of phone numbers says nothing useful and leaks their range
+            column["mean"] = column["stddev"] = None
         for item in column.get("top_values") or []:
             item["value"] = mask(item["value"])
     return data
