@@ -7,9 +7,14 @@ from tests.factories.accounts import PASSWORD, owner_of
 
 @pytest.fixture(autouse=True)
 def _media_and_cache(settings, tmp_path):
+    """Each test gets empty file storage (the in-memory storage otherwise outlives a test) and an empty cache."""
     from django.core.cache import cache
+    from django.core.files.storage import default_storage, storages
+    from django.utils.functional import empty
 
     settings.MEDIA_ROOT = tmp_path / "media"
+    storages._storages = {}
+    default_storage._wrapped = empty
     cache.clear()
 
 
