@@ -26,14 +26,26 @@ def version_profile(version_id: int) -> dict:
     try:
         result = _profile(version)
     except ProfilingError as exc:
-        services.version_rejected_file(version_id=version_id, code=exc.code, message=exc.message, line=exc.line)
+        message = safe_message(exc.message)
+        services.version_rejected_file(version_id=version_id, code=exc.code, message=message, line=exc.line)
         return {"status": "rejected", "code": exc.code, "line": exc.line}
     except Exception as exc:
         logger.exception("Profiling version %s failed", version_id)
-        services.version_profile_failed(version_id=version_id, message=f"{type(exc).__name__}: {exc}")
+        services.version_profile_failed(version_id=version_id, message=safe_message(f"{type(exc).__name__}: {exc}"))
         raise
     services.version_profiled(version_id=version_id, **result)
     return {"status": "done"}
+
+
+def safe_message(message: str) -> str:
+    """An error message fit to store and show: DuckDB quotes the offending raw row ("Original Line: ..."),
+    which may hold personal information, so it and everything after it are cut and the rest is masked."""
+    kept = []
+    for line in message.splitlines():
+        if "original line" in line.lower():
+            break
+        kept.append(line)
+    return mask_free_text("\n".join(kept).strip())[:1000]
 
 
 def mask_profile(data: dict, findings: list) -> dict:

@@ -383,3 +383,21 @@ class TestReviewFixes:
             product=product, by=owner, title="Contract", file=SimpleUploadedFile("contract.pdf", b"%PDF-1.4")
         )
         assert doc.title == "Contract"
+
+
+def test_rejected_file_error_never_stores_the_raw_row(django_capture_on_commit_callbacks):
+    product = DataProductFactory()
+    content = b"name,mobile\n" + b"".join(b"a,1\n" for _ in range(5)) + b"Zhang,13812345678,extra\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        upload_version(product, content)
+    product.refresh_from_db()
+    assert product.upload_error["code"] == "malformed"
+    stored = str(product.upload_error) + str(list(AuditEvent.objects.values_list("data", flat=True)))
+    assert "13812345678" not in stored
+
+
+def test_safe_message_cuts_the_original_line():
+    from registry.tasks import safe_message
+
+    message = "CSV Error on Line: 7\nOriginal Line: 张伟,13812345678\nExpected 2 columns"
+    assert safe_message(message) == "CSV Error on Line: 7"
