@@ -209,7 +209,8 @@ def render_rule_results(results: list[dict]) -> Any:
             return value
 
     rows = (
-        (r.get("code", ""), r.get("name", ""), outcome(r.get("outcome", "")), r.get("message", "")) for r in results
+        (r.get("code", ""), r.get("name", ""), outcome(r.get("outcome", "")), r.get("message", ""))
+        for r in rules.localised(results)
     )
     headers = [_("code"), _("name"), _("outcome"), _("message")]
     return html_table(headers, rows, empty=_("The negative list has not been checked yet."))

@@ -4,6 +4,8 @@ import logging
 import re
 from dataclasses import asdict, dataclass
 
+from django.utils.translation import gettext, gettext_noop
+
 from registry.choices import Classification
 from registry.models import DataProduct, NegativeListRule, ProductVersion, RuleKind, RuleOutcome
 
@@ -80,6 +82,41 @@ def evaluate(product: DataProduct, version: ProductVersion | None) -> list[RuleR
             outcome = RuleOutcome.FAIL if _custom_matches(rule, product, version) else RuleOutcome.PASS
             results.append(RuleResult(rule.code, rule.name, outcome, rule.message))
     return results
+
+
+# The built-in rules' seeded English text (migration 0002), marked for translation and translated for display.
+# A regulator's own rewording in the admin is shown as written.
+BUILTIN_TEXT = {
+    "core-data": (
+        gettext_noop("Core data is not traded"),
+        gettext_noop("Core data cannot be registered for trading (national data security rules)."),
+    ),
+    "pii-not-deidentified": (
+        gettext_noop("Personal information must be de-identified"),
+        gettext_noop(
+            "The product contains personal information but says nothing about how it was de-identified; "
+            "personal information that is not de-identified cannot be listed."
+        ),
+    ),
+    "level4-sandbox-only": (
+        gettext_noop("Level-4 data only through the sandbox"),
+        gettext_noop(
+            "Highly sensitive (level 4) data can only be offered through the sandbox, never as a download or API."
+        ),
+    ),
+}
+
+
+def localised(results: list) -> list[dict]:
+    """Rule results for display: built-in rules still worded as seeded are shown in the reader's language."""
+    shown = []
+    for result in results:
+        row = result.as_dict() if isinstance(result, RuleResult) else dict(result)
+        for key, english in zip(("name", "message"), BUILTIN_TEXT.get(row.get("code"), ()), strict=False):
+            if row.get(key) == english:
+                row[key] = gettext(english)
+        shown.append(row)
+    return shown
 
 
 def failures(results: list[RuleResult]) -> list[RuleResult]:

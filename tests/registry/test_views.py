@@ -845,3 +845,23 @@ class TestLanguagesAndSecurity:
         client.force_login(owner_of(outsider_org))
         assert product.title not in page(client.get(reverse("registry:product_list")))
         assert Organization.objects.count() == 2
+
+
+def test_builtin_rule_results_are_shown_in_chinese():
+    from django.utils import translation
+
+    from registry.rules import localised
+
+    stored = [
+        {
+            "code": "core-data",
+            "name": "Core data is not traded",
+            "outcome": "fail",
+            "message": "Core data cannot be registered for trading (national data security rules).",
+        },
+        {"code": "custom-x", "name": "Regulator's own", "outcome": "fail", "message": "As written."},
+    ]
+    with translation.override("zh-hans"):
+        shown = localised(stored)
+    assert shown[0]["name"] == "核心数据不得交易"
+    assert shown[1]["name"] == "Regulator's own"
