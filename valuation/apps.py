@@ -4,4 +4,9 @@ from django.utils.translation import gettext_lazy as _
 
 class ValuationConfig(AppConfig):
     name = "valuation"
-    verbose_name = _("Valuation")
+    verbose_name = _("Data asset valuation")
+    regulator_permissions = [
+        "valuation.view_valuation",
+        "valuation.view_comparabletransaction",
+        "valuation.view_revaluationbatch",
+    ]
