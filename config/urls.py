@@ -7,6 +7,7 @@ from core import views as core_views
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("registry.api.urls")),
+    path("", include("valuation.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 
@@ -17,5 +18,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("registry/", include("registry.urls")),
+    path("valuation/", include("valuation.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
 ]
