@@ -34,32 +34,20 @@ class MembershipInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
 
 
-def _status_is(*statuses: str):
-    return lambda org: org.status in statuses
-
-
 @admin.register(Organization)
 class OrganizationAdmin(DecisionAdminMixin, admin.ModelAdmin):
     decisions = {
-        "verify": Decision(
-            _("Verify"),
-            lambda o, **kw: services.organization_verify(organization=o, **kw),
-            _status_is(VerificationStatus.PENDING),
+        "verify": Decision.calling(
+            _("Verify"), services.organization_verify, "organization", VerificationStatus.PENDING
         ),
-        "reject": Decision(
-            _("Reject"),
-            lambda o, **kw: services.organization_reject(organization=o, **kw),
-            _status_is(VerificationStatus.PENDING),
+        "reject": Decision.calling(
+            _("Reject"), services.organization_reject, "organization", VerificationStatus.PENDING
         ),
-        "suspend": Decision(
-            _("Suspend"),
-            lambda o, **kw: services.organization_suspend(organization=o, **kw),
-            _status_is(VerificationStatus.VERIFIED),
+        "suspend": Decision.calling(
+            _("Suspend"), services.organization_suspend, "organization", VerificationStatus.VERIFIED
         ),
-        "reinstate": Decision(
-            _("Reinstate"),
-            lambda o, **kw: services.organization_reinstate(organization=o, **kw),
-            _status_is(VerificationStatus.SUSPENDED),
+        "reinstate": Decision.calling(
+            _("Reinstate"), services.organization_reinstate, "organization", VerificationStatus.SUSPENDED
         ),
     }
     list_display = ["name", "credit_code", "kind", "capabilities", "status", "licence_link", "created_at"]

@@ -27,6 +27,13 @@ class Decision:
     applies: Callable[[Any], bool]
     permission: str = "change"
 
+    @classmethod
+    def calling(cls, label: Any, service: Callable[..., Any], argument: str, *statuses: str) -> "Decision":
+        """A decision that calls `service(<argument>=obj, by=..., reason=...)` on objects in one of `statuses`."""
+        return cls(
+            label, lambda obj, **kwargs: service(**{argument: obj}, **kwargs), lambda obj: obj.status in statuses
+        )
+
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(

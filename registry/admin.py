@@ -338,10 +338,6 @@ class VersionDisplayMixin:
         return render_audit_trail(obj)
 
 
-def _status_is(*statuses: str):
-    return lambda obj: obj.status in statuses
-
-
 # --- data products -----------------------------------------------------------------------------------------------
 
 
@@ -352,35 +348,21 @@ def _latest_versions() -> models.QuerySet:
 @admin.register(DataProduct)
 class DataProductAdmin(VersionDisplayMixin, ReviewAdminMixin, admin.ModelAdmin):
     decisions = {
-        "approve": Decision(
-            _("Approve registration"),
-            lambda p, **kw: services.product_approve(product=p, **kw),
-            _status_is(ProductStatus.SUBMITTED),
+        "approve": Decision.calling(
+            _("Approve registration"), services.product_approve, "product", ProductStatus.SUBMITTED
         ),
-        "request_changes": Decision(
-            _("Request changes"),
-            lambda p, **kw: services.product_request_changes(product=p, **kw),
-            _status_is(ProductStatus.SUBMITTED),
+        "request_changes": Decision.calling(
+            _("Request changes"), services.product_request_changes, "product", ProductStatus.SUBMITTED
         ),
-        "reject": Decision(
-            _("Reject"),
-            lambda p, **kw: services.product_reject(product=p, **kw),
-            _status_is(ProductStatus.SUBMITTED),
-        ),
-        "suspend": Decision(
-            _("Suspend"),
-            lambda p, **kw: services.product_suspend(product=p, **kw),
-            _status_is(ProductStatus.REGISTERED),
-        ),
-        "reinstate": Decision(
-            _("Reinstate"),
-            lambda p, **kw: services.product_reinstate(product=p, **kw),
-            _status_is(ProductStatus.SUSPENDED),
-        ),
-        "revoke": Decision(
+        "reject": Decision.calling(_("Reject"), services.product_reject, "product", ProductStatus.SUBMITTED),
+        "suspend": Decision.calling(_("Suspend"), services.product_suspend, "product", ProductStatus.REGISTERED),
+        "reinstate": Decision.calling(_("Reinstate"), services.product_reinstate, "product", ProductStatus.SUSPENDED),
+        "revoke": Decision.calling(
             _("Revoke registration"),
-            lambda p, **kw: services.product_revoke(product=p, **kw),
-            _status_is(ProductStatus.REGISTERED, ProductStatus.SUSPENDED),
+            services.product_revoke,
+            "product",
+            ProductStatus.REGISTERED,
+            ProductStatus.SUSPENDED,
         ),
     }
     list_display = [
