@@ -87,9 +87,18 @@ def test_composite_weights_must_sum_to_one(run, product):
 
 def test_market_valuation_with_hand_entered_comparables(run, product):
     owner = owner_of(product.organization)
-    rows = [services.comparable_add(organization=product.organization, by=owner, sector="marine",
-                                    description=f"Port data {n}", price=Decimal(100000 + n * 1000),
-                                    transacted_on="2026-06-01", source="Exchange bulletin") for n in range(3)]
+    rows = [
+        services.comparable_add(
+            organization=product.organization,
+            by=owner,
+            sector="marine",
+            description=f"Port data {n}",
+            price=Decimal(100000 + n * 1000),
+            transacted_on="2026-06-01",
+            source="Exchange bulletin",
+        )
+        for n in range(3)
+    ]
     comparables = [{"id": row.pk, "quality": "1.1"} for row in rows]
     valuation = run(product, "market", {"comparables": comparables})
     assert valuation.value == Decimal("111100.00")
