@@ -1,22 +1,32 @@
 """Requesting and running valuations, comparables, and batch revaluation."""
 
+import datetime
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from accounts.models import Organization, User
 from accounts.services import grant_to_organization, person_of, require_role, require_verified
 from audit.services import audit_record
 from core.errors import DomainError, NotFoundError, PermissionDeniedError
 from registry.models import DataProduct, ProductVersion, ProfileStatus
-from valuation import methods
+from valuation import accounting, methods
 from valuation.choices import BatchStatus, HoldingPurpose, Method, PerformerKind, ValuationStatus
 from valuation.models import ComparableTransaction, RevaluationBatch, Valuation
+
+
+class ValuationNotDone(DomainError):
+    code = "valuation_not_done"
+    status = 409
+    default_message = _lazy("The valuation has not finished: there is no value to report yet.")
 
 
 def _input_error(exc: methods.ValuationInputError) -> ValidationError:
@@ -340,3 +350,37 @@ def revaluation_finish(*, batch_id: int) -> RevaluationBatch:
         data={"completed": batch.completed, "failed": batch.failed},
     )
     return batch
+
+
+# --- accounting treatment and pledge value ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Accounting:
+    """How a finished valuation is carried in the books, its amortisation schedule, and its pledge value."""
+
+    classification: accounting.Classification
+    schedule: tuple[accounting.AmortisationRow, ...]  # empty for inventory (held for sale: not amortised)
+    schedule_start: datetime.date
+    pledge: accounting.PledgeValue
+
+
+def pledge_ratio_of(valuation: Valuation) -> Decimal:
+    """The valuation's own pledge ratio, else the exchange's configured `VALUATION_PLEDGE_RATIO`."""
+    return valuation.pledge_ratio if valuation.pledge_ratio is not None else Decimal(settings.VALUATION_PLEDGE_RATIO)
+
+
+def valuation_accounting(valuation: Valuation) -> Accounting:
+    """Classification (intangible asset or inventory), the monthly straight-line schedule from the first of the
+    valuation month over `amortisation_years`, and the lending ceiling; DomainError if the valuation is not done."""
+    if valuation.status != ValuationStatus.DONE or valuation.value is None:
+        raise ValuationNotDone()
+    classification = accounting.classify(valuation.holding_purpose)
+    start = valuation.as_of.replace(day=1)
+    schedule = ()
+    if classification.amortised and valuation.value > 0:
+        schedule = accounting.amortisation_schedule(
+            valuation.value, useful_life_years=valuation.amortisation_years, start=start
+        )
+    pledge = accounting.pledge_value(valuation.value, pledge_ratio_of(valuation))
+    return Accounting(classification=classification, schedule=schedule, schedule_start=start, pledge=pledge)

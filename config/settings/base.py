@@ -136,6 +136,8 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 BUSINESS_LICENCE_MAX_BYTES = env.int("BUSINESS_LICENCE_MAX_BYTES", default=10 * 1024 * 1024)
 REGISTRY_MAX_UPLOAD_BYTES = env.int("REGISTRY_MAX_UPLOAD_BYTES", default=2 * 1024**3)
+# Lending ceiling of a pledged data asset = value * this ratio, unless a valuation names its own ratio.
+VALUATION_PLEDGE_RATIO = env.str("VALUATION_PLEDGE_RATIO", default="0.3")
 # Uploads above this size are streamed to a temporary file, never held in memory.
 FILE_UPLOAD_TEMP_DIR = env("DJANGO_FILE_UPLOAD_TEMP_DIR", default=None)
 

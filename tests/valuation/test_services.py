@@ -151,3 +151,28 @@ def test_batch_revaluation_command(run, product, capsys):
     batch = RevaluationBatch.objects.get()
     assert batch.status == "done" and batch.progress == 100
     assert Valuation.objects.filter(batch=batch).count() == 2
+
+
+def test_accounting_of_a_valuation_held_for_internal_use(run, product, settings):
+    settings.VALUATION_PLEDGE_RATIO = "0.3"
+    valuation = run(product, "cost", amortisation_years=3)
+    books = services.valuation_accounting(valuation)
+    assert books.classification.asset_class == "intangible_asset"
+    assert len(books.schedule) == 36 and books.schedule[0].period_start == valuation.as_of.replace(day=1)
+    assert sum(row.amortisation for row in books.schedule) == valuation.value
+    assert books.pledge.ratio == Decimal("0.3") and books.pledge.ceiling == (valuation.value * Decimal("0.3")).quantize(
+        Decimal("0.01")
+    )
+
+
+def test_accounting_of_a_valuation_held_for_sale_has_no_schedule(run, product):
+    valuation = run(product, "cost", holding_purpose="sale", pledge_ratio="0.5")
+    books = services.valuation_accounting(valuation)
+    assert books.classification.asset_class == "inventory" and books.schedule == ()
+    assert books.pledge.ratio == Decimal("0.5")
+
+
+def test_accounting_needs_a_finished_valuation(product):
+    valuation = valuation_of(product, "cost")  # callbacks not run: still queued
+    with pytest.raises(services.ValuationNotDone):
+        services.valuation_accounting(valuation)
