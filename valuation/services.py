@@ -52,7 +52,8 @@ def _performer_kind(product: DataProduct, organization: Organization, by: Any) -
     return PerformerKind.ACCREDITED
 
 
-def _quality_version(product: DataProduct) -> ProductVersion | None:
+def quality_version(product: DataProduct) -> ProductVersion | None:
+    """The version whose quality score a valuation uses: newest registered and profiled, else newest profiled."""
     versions = product.versions.filter(profile_status=ProfileStatus.DONE).order_by("-number")
     return versions.filter(status="registered").first() or versions.first()
 
@@ -69,10 +70,11 @@ def _market_inputs(product: DataProduct, organization: Organization, inputs: dic
     """Resolve comparables chosen by id (hand-entered, visible to the performer) and the exchange's own."""
     visible = ComparableTransaction.objects.filter(organization=organization)
     resolved = []
-    for index, item in enumerate(inputs.get("comparables", [])):
+    for index, item in enumerate(_objects(inputs, "comparables")):
         item = dict(item)
         if "id" in item:
-            row = visible.filter(pk=item.pop("id")).first()
+            pk = item.pop("id")
+            row = visible.filter(pk=pk).first() if isinstance(pk, int) and not isinstance(pk, bool) else None
             if row is None:
                 raise ValidationError({f"comparables[{index}]": _("Unknown comparable.")}, code="unknown_comparable")
             item.setdefault("price", str(row.price))
@@ -84,12 +86,24 @@ def _market_inputs(product: DataProduct, organization: Organization, inputs: dic
     return {**inputs, "comparables": resolved}
 
 
-def _composite_inputs(product: DataProduct, inputs: dict) -> dict:
+def _objects(inputs: dict, name: str) -> list[dict]:
+    """A list of objects from the inputs (web forms and the API build them; anything else is a clear error)."""
+    items = inputs.get(name, [])
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise ValidationError({name: _("Give a list of objects.")}, code="invalid")
+    return items
+
+
+def _composite_inputs(product: DataProduct, organization: Organization, inputs: dict) -> dict:
+    """Components are the performer's own finished valuations of the product: an accredited composite never folds
+    in the owner's self-assessment, nor the reverse."""
     components, sources = [], []
-    for index, item in enumerate(inputs.get("components", [])):
-        source = Valuation.objects.filter(
-            pk=item.get("valuation"), product=product, status=ValuationStatus.DONE
-        ).first()
+    for index, item in enumerate(_objects(inputs, "components")):
+        pk = item.get("valuation")
+        source = None
+        if isinstance(pk, int) and not isinstance(pk, bool):
+            own = Valuation.objects.filter(product=product, organization=organization, status=ValuationStatus.DONE)
+            source = own.filter(pk=pk).first()
         if source is None or source.method == Method.COMPOSITE:
             raise ValidationError(
                 {f"components[{index}]": _("Choose a finished cost, income or market valuation of this product.")},
@@ -103,13 +117,13 @@ def _composite_inputs(product: DataProduct, inputs: dict) -> dict:
 def resolve_inputs(product: DataProduct, organization: Organization, method: str, inputs: dict) -> dict:
     """Inputs as the method reads them: quality score filled in, comparables and components looked up."""
     if method == Method.COST and inputs.get("quality_score") in (None, "") and not inputs.get("adjustment_coefficient"):
-        version = _quality_version(product)
+        version = quality_version(product)
         if version is not None and version.quality_score is not None:
             inputs = {**inputs, "quality_score": str(version.quality_score)}
     if method == Method.MARKET:
         return _market_inputs(product, organization, inputs)
     if method == Method.COMPOSITE:
-        return _composite_inputs(product, inputs)
+        return _composite_inputs(product, organization, inputs)
     return inputs
 
 
@@ -122,8 +136,9 @@ def run_method(method: str, inputs: dict) -> Any:
         return methods.METHOD_FUNCTIONS[method](parsed)
     except methods.ValuationInputError as exc:
         raise _input_error(exc) from exc
-    except (TypeError, KeyError) as exc:
-        raise ValidationError({"inputs": _("These inputs do not fit the method: %(e)s") % {"e": exc}}) from exc
+    except (TypeError, KeyError, AttributeError) as exc:
+        message = _("These inputs do not fit the %(method)s method.") % {"method": Method(method).label}
+        raise ValidationError({"inputs": message}, code="inputs_shape") from exc
 
 
 def _check_pledge_ratio(ratio: Any) -> Decimal | None:
@@ -164,7 +179,7 @@ def valuation_request(
         raise ValidationError({"holding_purpose": _("Unknown holding purpose.")})
     if not 1 <= int(amortisation_years) <= 50:
         raise ValidationError({"amortisation_years": _("Between 1 and 50 years.")})
-    version = _quality_version(product)
+    version = quality_version(product)
     valuation = Valuation.objects.create(
         product=product,
         version=version,

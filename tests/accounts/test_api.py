@@ -11,31 +11,12 @@ from accounts import services
 from accounts.api.throttling import ApiKeyRateThrottle
 from accounts.choices import ApiKeyScope, Role, VerificationStatus
 from accounts.models import ApiKey, Invitation, Membership, Organization
+from tests.api import assert_error, signed_in, with_key
 from tests.factories import ApiKeyFactory, InvitationFactory, OrganizationFactory, member
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1"
-
-
-def signed_in(user) -> APIClient:
-    client = APIClient()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
-def with_key(raw_key: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw_key}")
-    return client
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["code"] == code, body
-    assert body["detail"]
-    return body
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from registry import services
 from registry.api.views import CertificateRateThrottle
 from registry.choices import Classification, ProductStatus, Sector
 from registry.models import DataProduct, ProductVersion, ProfileStatus, SupportingDocument, VersionStatus
+from tests.api import assert_error, signed_in, with_key
 from tests.factories import ApiKeyFactory, OrganizationFactory, member
 from tests.factories.accounts import owner_of
 from tests.factories.registry import CSV, DataProductFactory, csv_upload, upload_version
@@ -33,26 +34,6 @@ PRODUCT_BODY = {
     "contact_email": "data@example.com",
     "tags": ["港口", "Logistics"],
 }
-
-
-def signed_in(user) -> APIClient:
-    client = APIClient()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
-def with_key(raw_key: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw_key}")
-    return client
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["code"] == code, body
-    assert body["detail"]
-    return body
 
 
 def upload(client: APIClient, product_id: int, content: bytes = CSV, name: str = "port.csv"):

@@ -10,33 +10,13 @@ from core.errors import NotFoundError, PermissionDeniedError
 from registry import services as registry_services
 from tests.factories import OrganizationFactory, member
 from tests.factories.accounts import owner_of
-from tests.factories.registry import DataProductFactory, upload_version
+from tests.factories.registry import DataProductFactory
 from tests.factories.valuation import COST_INPUTS, INCOME_INPUTS, valuation_of
 from valuation import services
 from valuation.choices import PerformerKind, ValuationStatus
 from valuation.models import RevaluationBatch, Valuation
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def run(django_capture_on_commit_callbacks):
-    """Request a valuation and let its (eager) Celery task run; returns it fresh."""
-
-    def request(*args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            valuation = valuation_of(*args, **kwargs)
-        return Valuation.objects.get(pk=valuation.pk)
-
-    return request
-
-
-@pytest.fixture
-def product(django_capture_on_commit_callbacks):
-    product = DataProductFactory()
-    with django_capture_on_commit_callbacks(execute=True):
-        upload_version(product, b"date,tons\n" + b"".join(b"2026-11-%02d,%d\n" % (d, d) for d in range(1, 11)))
-    return product
 
 
 def test_cost_valuation_uses_the_quality_score_and_runs(run, product):
@@ -176,3 +156,31 @@ def test_accounting_needs_a_finished_valuation(product):
     valuation = valuation_of(product, "cost")  # callbacks not run: still queued
     with pytest.raises(services.ValuationNotDone):
         services.valuation_accounting(valuation)
+
+
+def test_a_composite_takes_only_the_performers_own_valuations(run, product):
+    owner = owner_of(product.organization)
+    regulator = owner_of(OrganizationFactory(kind="regulator"))
+    registry_services.product_submit(product=product, by=owner)
+    registry_services.product_approve(product=product, by=regulator, reason="ok")
+    own = run(product, "cost")
+    appraiser = OrganizationFactory(can_appraise=True)
+    with pytest.raises(ValidationError) as exc:
+        valuation_of(
+            product, "composite", {"components": [{"valuation": own.pk, "weight": "1"}]}, organization=appraiser
+        )
+    assert "components[0]" in exc.value.message_dict
+
+
+@pytest.mark.parametrize(
+    ("method", "inputs"),
+    [
+        ("market", {"comparables": "not a list"}),
+        ("market", {"comparables": [{"id": "abc"}]}),
+        ("composite", {"components": [{"valuation": "abc", "weight": "1"}]}),
+        ("income", {**INCOME_INPUTS, "income": 5}),
+    ],
+)
+def test_malformed_inputs_are_validation_errors(product, method, inputs):
+    with pytest.raises(ValidationError):
+        valuation_of(product, method, inputs)

@@ -14,6 +14,7 @@ says which); discount factors to 6 places; the quality adjustment coefficient an
 
 from valuation.methods.composite import CompositeComponent, CompositeInputs, CompositeResult, Contribution, composite
 from valuation.methods.cost import (
+    COST_ITEM_LABELS,
     COST_ITEMS,
     DIRECT_COST_ITEMS,
     CostInputs,
