@@ -1,16 +1,20 @@
 """Market comparables in bulk: the adjusted mean over many transactions computed by the database.
 
-`market_approach` adjusts comparables one by one in Python, which suits the handful an appraiser picks. Over the
-exchange's own settled contracts of a sector (tens of thousands) the same figure is an aggregate: with one set
-of coefficients for all of them, each adjusted price is `round(price * product of coefficients, 2)` and the value
-their mean, rounded half up to the cent — exactly what `market_approach` returns for those comparables, computed in SQL.
+`market_approach` adjusts comparables one by one in Python, which suits the handful an appraiser picks and shows in
+the report, each adjusted price rounded to the cent. Over a pool of the exchange's own settled contracts of a sector
+(tens of thousands) adjusted by one set of coefficients, the figure is an aggregate, and linearity lets the database
+do only what a bare `AVG(price)` does:
+
+    value = round(Π coefficients * AVG(price), 2)     (half up; low and high likewise from MIN and MAX)
+
+No adjusted price of the pool is shown, so none is rounded: the value is the exact mean rounded once. It equals
+`market_approach` over the same comparables up to that function's per-row cent rounding, so within one cent.
 """
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Avg, Count, DecimalField, F, Max, Min, QuerySet, Value
-from django.db.models.functions import Round
+from django.db.models import Avg, Count, Max, Min, QuerySet
 
 from valuation.methods import COEFFICIENTS, ValuationInputError
 
@@ -44,16 +48,14 @@ def aggregate_market_value(
 ) -> MarketAggregate:
     """Adjusted mean, min and max of `queryset`'s prices in one SQL aggregate; no comparables is an input error."""
     factor = coefficient_product(coefficients)
-    adjusted = Round(F(price) * Value(factor, output_field=DecimalField()), 2)
-    # Rounding is monotonic and the factor positive: the extremes are adjusted after aggregating, only the mean
-    # needs each row's rounded adjusted price.
-    row = queryset.aggregate(count=Count("*"), mean=Avg(adjusted), low=Min(price), high=Max(price))
+    # The factor is common to every row, so it multiplies the aggregates, not the rows (see the module docstring).
+    row = queryset.aggregate(count=Count("*"), mean=Avg(price), low=Min(price), high=Max(price))
     if not row["count"]:
         raise ValuationInputError("comparables", "There are no comparable transactions.", "no_comparables")
     return MarketAggregate(
         count=row["count"],
         coefficient=factor,
-        value=_cents(row["mean"]),
+        value=_cents(Decimal(str(row["mean"])) * factor),
         low=_cents(Decimal(str(row["low"])) * factor),
         high=_cents(Decimal(str(row["high"])) * factor),
     )

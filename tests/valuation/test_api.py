@@ -490,6 +490,28 @@ def test_schedule_of_an_unfinished_valuation_is_409_in_json(owner_client, produc
     assert response["Content-Type"] == "application/json"
 
 
+# --- the PDF report -----------------------------------------------------------------------------------------------
+
+
+def test_report_as_pdf(owner_client, done):
+    response = owner_client.get(f"{API}/valuations/{done.pk}/pdf/")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    assert response["Content-Disposition"] == f'attachment; filename="valuation-{done.pk}.pdf"'
+
+
+def test_pdf_of_an_unfinished_valuation_is_409_in_json(owner_client, product):
+    valuation = valuation_of(product, "cost")
+    response = owner_client.get(f"{API}/valuations/{valuation.pk}/pdf/")
+    assert_error(response, 409, "valuation_not_done")
+    assert response["Content-Type"] == "application/json"
+
+
+def test_pdf_of_another_organisations_valuation_is_404(done, other_org):
+    response = signed_in(owner_of(other_org)).get(f"{API}/valuations/{done.pk}/pdf/")
+    assert_error(response, 404, "not_found")
+
+
 # --- comparables --------------------------------------------------------------------------------------------------
 
 

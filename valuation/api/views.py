@@ -46,7 +46,9 @@ from registry.models import DataProduct
 from valuation import accounting, services
 from valuation.api import serializers as s
 from valuation.api.filters import ComparableFilter, ValuationFilter
+from valuation.choices import ValuationStatus
 from valuation.models import ComparableTransaction, RevaluationBatch, Valuation
+from valuation.pdf import valuation_pdf
 
 API_PERMISSIONS = [IsAuthenticated, HasApiKeyScope]
 READ_ERRORS = error_responses(401, 429)
@@ -147,6 +149,21 @@ class CsvRenderer(renderers.BaseRenderer):
         return data.encode(self.charset) if isinstance(data, str) else b""
 
 
+class PdfRenderer(renderers.BaseRenderer):
+    """The report PDF `valuation.pdf` drew, as it is."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: dict | None = None) -> bytes:
+        return data if isinstance(data, bytes) else b""
+
+
+FILE_RENDERERS = (CsvRenderer, PdfRenderer)
+
+
 def schedule_data(valuation: Valuation, books: services.Accounting) -> dict:
     """The schedule endpoint's body; inventory (held for sale) has no rows and a note saying why."""
     classification, rows = books.classification, books.schedule
@@ -202,9 +219,9 @@ class ValuationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return s.ValuationSerializer if self.action == "list" else s.ValuationDetailSerializer
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
-        # An error is JSON even when the schedule was asked for as CSV.
-        as_csv = isinstance(getattr(request, "accepted_renderer", None), CsvRenderer)
-        if as_csv and getattr(response, "exception", False):
+        # An error is JSON even when the schedule was asked for as CSV or the report as PDF.
+        as_file = isinstance(getattr(request, "accepted_renderer", None), FILE_RENDERERS)
+        if as_file and getattr(response, "exception", False):
             request.accepted_renderer, request.accepted_media_type = renderers.JSONRenderer(), "application/json"
         return super().finalize_response(request, response, *args, **kwargs)
 
@@ -242,6 +259,25 @@ class ValuationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         if isinstance(request.accepted_renderer, CsvRenderer):
             return schedule_attachment(valuation, books)
         return Response(s.ScheduleSerializer(schedule_data(valuation, books)).data)
+
+    @extend_schema(
+        operation_id="valuations_pdf",
+        responses={
+            (200, "application/pdf"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The report as an A4 PDF, in the language of `Accept-Language`."
+            ),
+            **json_only({**error_responses(401, 404, 429), 409: NOT_DONE}),
+        },
+    )
+    @action(detail=True, methods=["get"], renderer_classes=[PdfRenderer])
+    def pdf(self, request: Request, pk: str | None = None) -> Response:
+        """The report of a finished valuation as a PDF: inputs, formula, working, result, range, tornado, accounting."""
+        valuation = self.get_object()
+        if valuation.status != ValuationStatus.DONE:
+            raise services.ValuationNotDone()
+        name = f"valuation-{valuation.pk}.pdf"
+        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+        return Response(valuation_pdf(valuation), headers=headers, content_type="application/pdf")
 
 
 # --- comparables ----------------------------------------------------------------------------------------------
