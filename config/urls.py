@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("registry.api.urls")),
     path("", include("valuation.api.urls")),
+    path("", include("marketplace.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 
@@ -19,5 +20,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("registry/", include("registry.urls")),
     path("valuation/", include("valuation.urls")),
+    path("market/", include("marketplace.urls")),
+    path("webhooks/", include("marketplace.webhook_urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
 ]

@@ -2,6 +2,7 @@
 
 import logging
 import re
+from collections.abc import Callable
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
@@ -429,10 +430,29 @@ def product_reject(*, product: DataProduct, by: User, reason: str) -> DataProduc
     return product
 
 
+# Apps built on the registry subscribe here from their AppConfig.ready() (the marketplace delists the product's
+# listings). The registry cannot import them (dependencies point one way), so it calls them: in the same
+# transaction, so a withdrawal and what follows from it commit together or not at all.
+WITHDRAWAL_HOOKS: list[Callable[..., None]] = []
+
+
+def on_product_withdrawn(hook: Callable[..., None]) -> Callable[..., None]:
+    """Register `hook(product=..., by=..., reason=...)`, called when a product is suspended or revoked."""
+    if hook not in WITHDRAWAL_HOOKS:
+        WITHDRAWAL_HOOKS.append(hook)
+    return hook
+
+
+def _withdrawn(product: DataProduct, *, by: User, reason: str) -> DataProduct:
+    for hook in WITHDRAWAL_HOOKS:
+        hook(product=product, by=by, reason=reason)
+    return product
+
+
 @transaction.atomic
 def product_suspend(*, product: DataProduct, by: User, reason: str) -> DataProduct:
     """Take a registered product off the market while a question is settled."""
-    return _decision(product, ProductStatus.SUSPENDED, by=by, reason=reason)
+    return _withdrawn(_decision(product, ProductStatus.SUSPENDED, by=by, reason=reason), by=by, reason=reason)
 
 
 @transaction.atomic
@@ -444,7 +464,7 @@ def product_reinstate(*, product: DataProduct, by: User, reason: str) -> DataPro
 @transaction.atomic
 def product_revoke(*, product: DataProduct, by: User, reason: str) -> DataProduct:
     """Revoke the registration for good; its certificate stops verifying."""
-    return _decision(product, ProductStatus.REVOKED, by=by, reason=reason)
+    return _withdrawn(_decision(product, ProductStatus.REVOKED, by=by, reason=reason), by=by, reason=reason)
 
 
 def _register_version(version: ProductVersion, *, by: User, reason: str) -> None:

@@ -1,6 +1,7 @@
 """Settings shared by every environment; everything that varies comes from the environment."""
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.utils.csp import CSP
@@ -23,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "django.contrib.humanize",
     "rest_framework",
     "django_filters",
@@ -159,11 +161,27 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    "expire-contracts": {"task": "marketplace.expire_contracts", "schedule": 15 * 60},
+    "verify-ledger": {"task": "audit.ledger_verify", "schedule": 24 * 60 * 60},
+}
 
 STRIPE_API_KEY = env("STRIPE_API_KEY", default="sk_test_databourse")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="http://127.0.0.1:8420")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="whsec_databourse_local")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="pk_test_databourse")
+# Stripe.js must come from Stripe (PCI DSS): the one script the app does not serve itself. localstripe serves a
+# test copy under its own address, which is the default.
+STRIPE_JS_URL = env("STRIPE_JS_URL", default=f"{STRIPE_API_BASE.rstrip('/')}/js.stripe.com/v3/")
+# Payouts by Stripe Connect transfers instead of being marked paid by an admin (localstripe has no Connect).
+STRIPE_CONNECT_ENABLED = env.bool("STRIPE_CONNECT_ENABLED", default=False)
+
+# The exchange keeps this share of every sale and usage bill; the rest is owed to the merchant.
+MARKETPLACE_PLATFORM_FEE_PERCENT = env.str("MARKETPLACE_PLATFORM_FEE_PERCENT", default="5")
+# Signed download links work this long after they are handed out.
+MARKETPLACE_DOWNLOAD_LINK_SECONDS = env.int("MARKETPLACE_DOWNLOAD_LINK_SECONDS", default=15 * 60)
+# Key of the per-contract fingerprints in delivered files; keep it stable, or earlier copies can no longer be traced.
+MARKETPLACE_FINGERPRINT_KEY = env.str("MARKETPLACE_FINGERPRINT_KEY", default="")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -188,14 +206,18 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
 }
 
-# Content-Security-Policy (Django's built-in middleware): everything is served by the app itself.
+# Content-Security-Policy (Django's built-in middleware): everything is served by the app itself, but Stripe.js
+# (loaded on the payment page only) and the Stripe API it talks to.
+_STRIPE_JS_ORIGIN = "{0.scheme}://{0.netloc}".format(urlsplit(STRIPE_JS_URL))
+_STRIPE_API_ORIGIN = "https://api.stripe.com" if "stripe.com" in _STRIPE_JS_ORIGIN else _STRIPE_JS_ORIGIN
 SECURE_CSP = {
     "default-src": [CSP.SELF],
-    "script-src": [CSP.SELF, CSP.NONCE],
+    "script-src": [CSP.SELF, CSP.NONCE, _STRIPE_JS_ORIGIN],
+    "frame-src": [_STRIPE_JS_ORIGIN],
     "style-src": [CSP.SELF],
     "img-src": [CSP.SELF, "data:"],
     "font-src": [CSP.SELF],
-    "connect-src": [CSP.SELF],
+    "connect-src": [CSP.SELF, _STRIPE_API_ORIGIN],
     "frame-ancestors": [CSP.NONE],
     "form-action": [CSP.SELF],
     "base-uri": [CSP.SELF],

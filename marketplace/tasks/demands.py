@@ -1,0 +1,3 @@
+"""Celery tasks of the marketplace: demands. List the task names in `__all__`."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Web pages of the marketplace: contracts (filled in by the marketplace work)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Web pages of the marketplace: dashboards (filled in by the marketplace work)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Web pages of the marketplace: listings (filled in by the marketplace work)."""
+
+urlpatterns: list = []
