@@ -1,0 +1,1 @@
+"""Regulator console (Django admin) for the marketplace: delivery."""
