@@ -36,6 +36,7 @@ worker: install ## a Celery worker (only useful when CELERY_BROKER_URL is set; o
 	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.local} $(BIN)/celery -A config worker -l info
 
 test: install lint ## ruff + pytest against PostgreSQL/Redis/localstripe; extra pytest args: ARGS="-k foo"
+	@command -v xgettext >/dev/null || scripts/apt-install.sh gettext  # the catalogue test extracts strings
 	@mkdir -p test-output
 	@scripts/with-services.sh $(PY) -m pytest --junitxml=test-output/junit.xml $(ARGS)
 

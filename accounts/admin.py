@@ -1,14 +1,29 @@
-"""Regulator console for members: KYC review of organisations, users and API keys (read-only)."""
+"""Regulator console for members: KYC review of organisations, users and API keys (read-only).
 
+Platform administrators (superusers) also edit users, permission groups and TOTP devices here; those saves and
+deletes go through `accounts.access_services`, so each one is audited.
+"""
+
+import copy
+from functools import partial
+from typing import Any
+
+from django import forms
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.http import FileResponse, Http404, HttpRequest
+from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.contrib.auth.models import Group
+from django.db import models, transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin as OTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import services
+from accounts import access_services, services
 from accounts.choices import VerificationStatus
 from accounts.models import ApiKey, Invitation, Membership, Organization, User
 from core.admin import Decision, DecisionAdminMixin
@@ -25,6 +40,32 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+class ServiceAdminMixin:
+    """Saves and deletes call audited services (`save_through`, `delete_through`) instead of writing rows."""
+
+    def save_through(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool) -> None:
+        raise NotImplementedError
+
+    def delete_through(self, request: HttpRequest, obj: Any) -> None:
+        raise NotImplementedError
+
+    def save_model(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool) -> None:
+        self.save_through(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: list, change: bool) -> None:
+        # The service saved the many-to-many fields with the object; only inlines (none so far) are left.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        self.delete_through(request, obj)
+
+    @transaction.atomic
+    def delete_queryset(self, request: HttpRequest, queryset: models.QuerySet) -> None:
+        for obj in queryset.order_by("pk"):
+            self.delete_through(request, obj)
 
 
 class MembershipInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -108,19 +149,102 @@ class OrganizationAdmin(DecisionAdminMixin, admin.ModelAdmin):
         return FileResponse(org.business_licence.open("rb"), filename=org.business_licence.name.rsplit("/", 1)[-1])
 
 
+class AuditedPasswordChangeForm(AdminPasswordChangeForm):
+    """The admin's set-password form, saving through the audited service as the administrator `by`."""
+
+    def __init__(self, user: User, *args: Any, by: User, **kwargs: Any) -> None:
+        super().__init__(user, *args, **kwargs)
+        self.by = by
+
+    def save(self, commit: bool = True) -> User:
+        password = self.cleaned_data["password1"] if self.cleaned_data["set_usable_password"] else None
+        self.user = access_services.user_set_password(user=self.user, password=password, by=self.by)
+        return self.user
+
+
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ServiceAdminMixin, DjangoUserAdmin):
     ordering = ["email"]
     list_display = ["email", "full_name", "is_staff", "is_active", "last_login"]
     search_fields = ["email", "full_name"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         (_("Personal info"), {"fields": ["full_name"]}),
-        (_("Permissions"), {"fields": ["is_active", "is_staff", "is_superuser", "groups"]}),
+        (_("Permissions"), {"fields": ["is_active", "is_staff", "is_superuser", "groups", "membership_groups"]}),
         (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "full_name", "password1", "password2"]})]
-    readonly_fields = ["last_login", "date_joined"]
+    readonly_fields = ["last_login", "date_joined", "membership_groups"]
+
+    @admin.display(description=_("groups from memberships"))
+    def membership_groups(self, obj: User) -> str:
+        names = obj.groups.filter(access_services.membership_groups()).values_list("name", flat=True)
+        return ", ".join(sorted(names)) or "—"
+
+    def formfield_for_manytomany(self, db_field: models.Field, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "groups":
+            # Organisation groups and the Regulators group follow memberships; the form offers only the others.
+            kwargs["queryset"] = Group.objects.exclude(access_services.membership_groups())
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def save_form(self, request: HttpRequest, form: forms.ModelForm, change: bool) -> User:
+        if change:
+            return super().save_form(request, form, change)
+        data = form.cleaned_data
+        return services.user_create(
+            email=data["email"], password=data["password1"], full_name=data["full_name"], by=request.user
+        )
+
+    def save_through(self, request: HttpRequest, obj: User, form: forms.ModelForm, change: bool) -> None:
+        if change:  # an added user was created by save_form
+            access_services.user_update_access(user=obj, groups=form.cleaned_data.get("groups"), by=request.user)
+
+    def delete_through(self, request: HttpRequest, obj: User) -> None:
+        access_services.user_delete(user=obj, by=request.user)
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        # Django's view builds `self.change_password_form(user, data)`; a per-request copy of this admin hands the
+        # form the administrator, without sharing that state between concurrent requests.
+        admin_for_request = copy.copy(self)
+        admin_for_request.change_password_form = partial(AuditedPasswordChangeForm, by=request.user)
+        return DjangoUserAdmin.user_change_password(admin_for_request, request, id, form_url)
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(ServiceAdminMixin, DjangoGroupAdmin):
+    """Hand-managed permission groups; the groups that follow memberships are read-only."""
+
+    def _follows_memberships(self, obj: Group | None) -> bool:
+        return obj is not None and Group.objects.filter(access_services.membership_groups(), pk=obj.pk).exists()
+
+    def has_change_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
+        return super().has_change_permission(request, obj) and not self._follows_memberships(obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and not self._follows_memberships(obj)
+
+    def save_through(self, request: HttpRequest, obj: Group, form: forms.ModelForm, change: bool) -> None:
+        access_services.group_save(group=obj, permissions=form.cleaned_data["permissions"], by=request.user)
+
+    def delete_through(self, request: HttpRequest, obj: Group) -> None:
+        access_services.group_delete(group=obj, by=request.user)
+
+
+admin.site.unregister(TOTPDevice)
+
+
+@admin.register(TOTPDevice)
+class TOTPDeviceAdmin(ServiceAdminMixin, OTPDeviceAdmin):
+    """django-otp's device admin, saving and deleting through audited services."""
+
+    def save_through(self, request: HttpRequest, obj: TOTPDevice, form: forms.ModelForm, change: bool) -> None:
+        access_services.totp_device_save(device=obj, by=request.user)
+
+    def delete_through(self, request: HttpRequest, obj: TOTPDevice) -> None:
+        access_services.totp_device_delete(device=obj, by=request.user)
 
 
 @admin.register(ApiKey)

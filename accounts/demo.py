@@ -20,6 +20,8 @@ class DemoOrg:
     capabilities: tuple[str, ...] = ()
     status: str = "verified"
     address: str = "青岛市市南区香港中路"
+    # Administrative division code inside the credit code: 370200 Qingdao, 370100 Jinan.
+    region: str = "370200"
     extra: dict = field(default_factory=dict)
 
 
@@ -104,6 +106,39 @@ DEMO_ORGS = [
         {"health": "owner"},
         capabilities=("can_sell",),
         address="青岛市市南区江苏路",
+    ),
+    DemoOrg(
+        "青岛城建智慧工地科技有限公司",
+        "MA3C00011",
+        "construction",
+        {"builder": "owner"},
+        capabilities=("can_sell",),
+        address="青岛市李沧区九水路",
+    ),
+    DemoOrg(
+        "青岛文旅大数据运营有限公司",
+        "MA3C00012",
+        "culture_tourism",
+        {"tourism": "owner"},
+        capabilities=("can_sell", "can_buy"),
+        address="青岛市市南区香港西路",
+    ),
+    DemoOrg(
+        "济南商贸流通大数据有限公司",
+        "MA3C00013",
+        "commerce",
+        {"retail": "owner"},
+        capabilities=("can_sell", "can_buy"),
+        address="济南市历下区泉城路",
+        region="370100",
+    ),
+    DemoOrg(
+        "青岛智慧社区服务有限公司",
+        "MA3C00014",
+        "social",
+        {"community": "owner"},
+        capabilities=("can_sell",),
+        address="青岛市李沧区书院路",
     ),
 ]
 

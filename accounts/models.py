@@ -18,22 +18,26 @@ from core.state import StateMachineMixin
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
-    def _create(self, email: str, password: str | None, **extra: Any) -> "User":
+    def build(self, email: str, password: str | None, **extra: Any) -> "User":
+        """An unsaved user with a normalised e-mail address and a hashed password."""
         if not email:
             raise ValueError("An e-mail address is required.")
         user = self.model(email=self.normalize_email(email).lower(), **extra)
         user.set_password(password)
-        user.save(using=self._db)
         return user
 
     def create_user(self, email: str, password: str | None = None, **extra: Any) -> "User":
         extra.setdefault("is_staff", False)
         extra.setdefault("is_superuser", False)
-        return self._create(email, password, **extra)
+        user = self.build(email, password, **extra)
+        user.save(using=self._db)
+        return user
 
     def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> "User":
-        extra.update(is_staff=True, is_superuser=True)
-        return self._create(email, password, **extra)
+        """Through the audited service, so `createsuperuser` (and anything else asking) lands in the ledger."""
+        from accounts.access_services import superuser_create  # that module imports this one
+
+        return superuser_create(email=email, password=password, **extra)
 
 
 class User(AbstractUser):

@@ -16,7 +16,6 @@ from django.db import IntegrityError, models, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from guardian.shortcuts import assign_perm
 
 from accounts.apps import REGULATORS_GROUP
@@ -88,8 +87,8 @@ def grant_to_organization(obj: models.Model, organization: Organization) -> None
 
 
 @transaction.atomic
-def user_create(*, email: str, password: str, full_name: str) -> User:
-    """Create a user who signs in with their e-mail address."""
+def user_create(*, email: str, password: str, full_name: str, by: Any = None) -> User:
+    """Create a user who signs in with their e-mail address (signing up, or added by an administrator: `by`)."""
     email = email.strip().lower()
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationError({"email": _("A user with this e-mail address already exists.")}, code="duplicate")
@@ -107,7 +106,7 @@ def user_create(*, email: str, password: str, full_name: str) -> User:
         raise ValidationError(
             {"email": _("A user with this e-mail address already exists.")}, code="duplicate"
         ) from exc
-    audit_record(action="user.created", obj=user, actor=user)
+    audit_record(action="user.created", obj=user, actor=by or user)
     return user
 
 
@@ -582,25 +581,3 @@ def _touch(key: ApiKey, ip: str | None) -> None:
     if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1) or key.last_used_ip != ip:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now, last_used_ip=ip)
         key.last_used_at, key.last_used_ip = now, ip
-
-
-# --- two-factor devices -----------------------------------------------------------------------------------------
-
-
-def totp_device_for_setup(user: User) -> TOTPDevice | None:
-    """The user's unconfirmed TOTP device, created on first visit; None when a confirmed device exists."""
-    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
-        return None
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
-    return device or TOTPDevice.objects.create(user=user, name=_("Authenticator app"), confirmed=False)
-
-
-@transaction.atomic
-def totp_device_confirm(*, device: TOTPDevice, token: str, by: User) -> bool:
-    """Confirm the device when `token` is its current code; records the confirmation in the ledger."""
-    if not device.verify_token(token):
-        return False
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    audit_record(action="totp_device.confirmed", obj=device, actor=by, data={"user": by.email})
-    return True

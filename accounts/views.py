@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
-from accounts import services
+from accounts import access_services, services
 from accounts.choices import Role
 from accounts.forms import (
     AccountForm,
@@ -397,14 +397,14 @@ def two_factor(request: HttpRequest) -> HttpResponse:
     """Staff set up a TOTP authenticator: scan the QR code (or type the secret), then confirm with a code."""
     if not request.user.is_staff:
         raise PermissionDenied(_("Two-factor setup is for regulator staff."))
-    device = services.totp_device_for_setup(request.user)
+    device = access_services.totp_device_for_setup(request.user)
     if device is None:
         return render(request, "accounts/two_factor.html", {"confirmed": True})
     form = TokenForm(request.POST if request.method == "POST" else None)
     if form.is_valid() and not device.verify_is_allowed()[0]:
         form.add_error("token", _("Too many wrong codes. Wait a minute, then try the newest code."))
     elif form.is_valid():
-        if services.totp_device_confirm(device=device, token=form.cleaned_data["token"], by=request.user):
+        if access_services.totp_device_confirm(device=device, token=form.cleaned_data["token"], by=request.user):
             otp_login(request, device)
             messages.success(request, _("Two-factor authentication is on. You can now use the regulator console."))
             return redirect("accounts:two_factor")

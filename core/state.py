@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from django.db import models
+from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from core.errors import InvalidTransition
@@ -29,8 +30,9 @@ class StateMachineMixin(models.Model):
         """Move to `new` or raise InvalidTransition; saves the status and writes one audit event."""
         old = self.state
         if not self.can_transition(new):
+            message = _("%(model)s: %(old)s → %(new)s is not allowed.")
             raise InvalidTransition(
-                f"{self._meta.verbose_name}: {old} → {new} is not allowed.", code="invalid_transition"
+                message % {"model": self._meta.verbose_name, "old": old, "new": new}, code="invalid_transition"
             )
         setattr(self, self.status_field, new)
         self.on_transition(old, new)

@@ -4,7 +4,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts.models import Organization
-from accounts.web import can, user_memberships
+from accounts.web import can, current_membership, user_memberships
+from marketplace.services import stats
 
 
 @require_GET
@@ -13,9 +14,12 @@ def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return render(request, "home.html", {"verified_count": Organization.objects.verified().count()})
     memberships = user_memberships(request)
+    current = current_membership(request)
+    organization = current.organization if current else None
     context = {
         "dashboard": [(m, can(m, "manage")) for m in memberships],
         "pending_review_count": Organization.objects.pending_review().count() if request.user.is_staff else None,
+        "market": stats.home_figures(organization) if organization and not organization.is_regulator else None,
     }
     return render(request, "dashboard.html", context)
 

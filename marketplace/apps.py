@@ -10,6 +10,7 @@ class MarketplaceConfig(AppConfig):
         "marketplace.change_listing",
         "marketplace.view_priceplan",
         "marketplace.view_contract",
+        "marketplace.change_contract",
         "marketplace.view_signature",
         "marketplace.view_payment",
         "marketplace.view_refund",

@@ -13,10 +13,10 @@ import re
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Case, Expression, F, FloatField, QuerySet, Value, When
 
 CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-TOKEN = re.compile(rf"[{CJK}]+|[^\W_]+", re.UNICODE)
+TOKEN = re.compile(rf"[{CJK}]+|[^\W_{CJK}]+", re.UNICODE)  # a run of Chinese, or a word without Chinese
 CJK_RUN = re.compile(rf"^[{CJK}]+$")
 MAX_QUERY_TOKENS = 12
 
@@ -42,16 +42,59 @@ def search_text(parts: Iterable[str]) -> str:
     return " ".join(dict.fromkeys(token for part in parts for token in tokens(part)))
 
 
+def query_words(query: str) -> list[str]:
+    """The distinct tokens a query looks for (CJK bigrams, lower-cased words), at most MAX_QUERY_TOKENS."""
+    return list(dict.fromkeys(tokens(query, for_query=True)))[:MAX_QUERY_TOKENS]
+
+
 def filter_search(queryset: QuerySet, query: str) -> QuerySet:
     """Listings matching every token of `query`, best first on PostgreSQL (ts_rank), newest first on SQLite."""
-    words = list(dict.fromkeys(tokens(query, for_query=True)))[:MAX_QUERY_TOKENS]
+    words = query_words(query)
     if not words:
         return queryset
     if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchRank
+        search = _search_query(words)
+        return queryset.filter(search_vector=search).annotate(rank=_rank(search))
+    return filter_plain(queryset, words)
 
-        search = SearchQuery(" & ".join(words), config="simple", search_type="raw")
-        return queryset.filter(search_vector=search).annotate(rank=SearchRank("search_vector", search))
+
+def _search_query(words: list[str]) -> Expression:
+    from django.contrib.postgres.search import SearchQuery
+
+    return SearchQuery(" & ".join(words), config="simple", search_type="raw")
+
+
+def _rank(search: Expression) -> Expression:
+    # F(): SearchRank given a field *name* wraps it in to_tsvector(search_vector::text), re-parsing every stored
+    # vector (slow, and ranking the text of the vector rather than the vector).
+    from django.contrib.postgres.search import SearchRank
+
+    return SearchRank(F("search_vector"), search)
+
+
+def rank(query: str) -> Expression | None:
+    """The ts_rank of `query` against the stored vector, to annotate on rows already matched; None off PostgreSQL
+    (or for a query without words)."""
+    words = query_words(query)
+    if not words or connection.vendor != "postgresql":
+        return None
+    return _rank(_search_query(words))
+
+
+def filter_plain(queryset: QuerySet, words: list[str]) -> QuerySet:
+    """The fallback without a search index (SQLite): `search_text` contains every word."""
     for word in words:
         queryset = queryset.filter(search_text__icontains=word)
     return queryset
+
+
+def title_boost(query: str) -> Expression:
+    """How much of the query the title holds (0 to 1): the share of the query's runs (a CJK run, a word) found in the
+    title. Added to the rank it puts title matches first, which the deduplicated search text cannot (every token is
+    stored once, so ts_rank scores most matches alike)."""
+    runs = list(dict.fromkeys(match.group(0).lower() for match in TOKEN.finditer(query or "")))[:MAX_QUERY_TOKENS]
+    if not runs:
+        return Value(0.0, output_field=FloatField())
+    hits = [Case(When(title__icontains=run, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
+            for run in runs]  # fmt: skip
+    return sum(hits[1:], hits[0]) / Value(float(len(runs)), output_field=FloatField())

@@ -27,8 +27,8 @@ from django.utils.translation import gettext_lazy as _
 from audit.models import AuditEvent
 from core.admin import Decision, DecisionAdminMixin
 from core.errors import DomainError
-from registry import rule_services, rules, services
-from registry.choices import ProductStatus
+from registry import column_rules, rule_services, rules, services
+from registry.choices import ColumnType, ProductStatus
 from registry.masking import HIDDEN, mask_free_text, mask_value
 from registry.models import (
     DataProduct,
@@ -149,15 +149,38 @@ def render_profile(version: ProductVersion | None) -> Any:
             c.get("distinct_count", ""),
             _masked_extreme(c.get("min"), kinds.get(c.get("name"))),
             _masked_extreme(c.get("max"), kinds.get(c.get("name"))),
+            _rule_text(c.get("declared_type"), c.get("pattern")),
+            _not_fitting(c, version.row_count),
         )
         for c in version.columns
     )
-    headers = [_("column"), _("type"), _("null rate"), _("distinct values"), _("minimum"), _("maximum")]
+    headers = [_("column"), _("type"), _("null rate"), _("distinct values"), _("minimum"), _("maximum"),
+               _("declared rule"), _("not fitting the rule")]  # fmt: skip
     table = html_table(headers, rows)
     warnings = version.profile.get("warnings") or []
     if not warnings:
         return table
     return format_html("{}<ul>{}</ul>", table, format_html_join("", "<li>{}</li>", ((w,) for w in warnings)))
+
+
+def _rule_text(declared_type: str | None, pattern: str | None) -> str:
+    parts = [str(ColumnType(declared_type).label) if declared_type in ColumnType.values else declared_type or ""]
+    if pattern:
+        parts.append(f"/{pattern}/")
+    return " ".join(part for part in parts if part) or "—"
+
+
+def _not_fitting(column: dict, rows: int | None) -> str:
+    if not (column.get("declared_type") or column.get("pattern")):
+        return "—"
+    checked = (rows or 0) - int(column.get("null_count") or 0)
+    invalid = int(column.get("invalid_count") or 0)
+    return f"{_count(invalid)} / {_count(checked)}" + (f" ({invalid / checked * 100:.1f} %)" if checked else "")
+
+
+def render_column_rules(rules: dict) -> Any:
+    rows = ((name, _rule_text(rule.get("type"), rule.get("pattern"))) for name, rule in column_rules.ordered(rules))
+    return html_table([_("column"), _("declared rule")], rows, empty=_("No column rules declared."))
 
 
 def render_quality(version: ProductVersion | None) -> Any:
@@ -402,6 +425,7 @@ class DataProductAdmin(VersionDisplayMixin, ReviewAdminMixin, admin.ModelAdmin):
                     "contact_email",
                     "created_by",
                     "created_at",
+                    "column_rule_table",
                 ]
             },
         ),
@@ -468,6 +492,10 @@ class DataProductAdmin(VersionDisplayMixin, ReviewAdminMixin, admin.ModelAdmin):
 
     def _document_url(self, product: DataProduct, document: Any) -> str:
         return reverse(f"{self.admin_site.name}:registry_dataproduct_document", args=[product.pk, document.pk])
+
+    @admin.display(description=_("column rules"))
+    def column_rule_table(self, obj: DataProduct) -> Any:
+        return render_column_rules(obj.column_rules)
 
     @admin.display(description=_("rules at submission"))
     def rule_result_table(self, obj: DataProduct) -> Any:

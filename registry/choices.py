@@ -68,3 +68,14 @@ class LicenceTemplate(models.TextChoices):
     RESEARCH = "research", _("Research and non-commercial use")
     INTERNAL = "internal", _("Internal use only, no redistribution")
     OPEN = "open", _("Open licence with attribution")
+
+
+class ColumnType(models.TextChoices):
+    """What a merchant declares a column holds; profiling counts the values that do not fit (the validity score)."""
+
+    INTEGER = "integer", _("Whole number")
+    DECIMAL = "decimal", _("Decimal number")
+    DATE = "date", _("Date")
+    DATETIME = "datetime", _("Date and time (timestamp)")
+    TEXT = "text", _("Text")
+    BOOLEAN = "boolean", _("Yes / no")

@@ -1,6 +1,7 @@
 """Web forms of the registry: they check input and hand it to registry.services; they never save models themselves."""
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -13,7 +14,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import ServiceForm
-from registry.choices import Classification, ProductStatus, Sector, SensitivityLevel
+from registry import column_rules
+from registry.choices import Classification, ColumnType, ProductStatus, Sector, SensitivityLevel
 from registry.models import DataProduct
 from registry.services import ALLOWED_SUFFIXES, DOCUMENT_SUFFIXES, PRODUCT_FIELDS
 
@@ -83,8 +85,76 @@ def _date_widget() -> forms.DateInput:
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+class ColumnRuleForm(forms.Form):
+    """One column rule: the column (as in the file's header), what it holds, and optionally a pattern."""
+
+    column = forms.CharField(
+        label=_("Column"),
+        required=False,
+        max_length=column_rules.MAX_COLUMN_LENGTH,
+        widget=forms.TextInput(attrs={"list": "profiled-columns", "autocomplete": "off", "spellcheck": "false"}),
+    )
+    type = forms.ChoiceField(label=_("Holds"), required=False, choices=[("", _("Choose one")), *ColumnType.choices])
+    pattern = forms.CharField(
+        label=_("Pattern (optional)"),
+        required=False,
+        strip=False,  # spaces can matter in a regular expression
+        max_length=column_rules.MAX_PATTERN_LENGTH,
+        widget=forms.TextInput(attrs={"class": "mono", "autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.rule() is not None:
+            parts = (data.get("column", ""), data.get("type", ""), data.get("pattern", ""))
+            for field, message in column_rules.rule_errors(*parts).items():
+                if field not in self.errors:
+                    self.add_error(field, message)
+        return data
+
+    def rule(self) -> tuple[str, dict[str, str]] | None:
+        """(column, {type, pattern}); None for a row left empty, which is how a rule is removed."""
+        data = getattr(self, "cleaned_data", {})
+        column, type_, pattern = data.get("column", "").strip(), data.get("type", ""), data.get("pattern", "")
+        if not (column or type_ or pattern):
+            return None
+        return column, {"type": type_, "pattern": pattern}
+
+
+class BaseColumnRuleFormSet(forms.BaseFormSet):
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        columns = [rule[0] for rule in (form.rule() for form in self.forms) if rule is not None]
+        repeated = sorted({column for column in columns if columns.count(column) > 1})
+        if repeated:
+            raise forms.ValidationError(
+                _("Each column has one rule; these have several: %(columns)s") % {"columns": ", ".join(repeated)},
+                code="duplicate_column",
+            )
+
+    def rules(self) -> dict[str, dict[str, str]]:
+        return dict(rule for rule in (form.rule() for form in self.forms) if rule is not None)
+
+
+ColumnRuleFormSet = forms.formset_factory(
+    ColumnRuleForm,
+    formset=BaseColumnRuleFormSet,
+    extra=3,
+    max_num=column_rules.MAX_RULES,
+    absolute_max=column_rules.MAX_RULES,
+    validate_max=True,
+)
+
+
 class ProductForm(ServiceForm):
-    """Everything a merchant declares about a data product; the services check the rules across fields."""
+    """Everything a merchant declares about a data product; the services check the rules across fields.
+
+    The column rules are a formset (`rules`, prefix "rules") posted with the form. A post without its management
+    form (an older page, a script) leaves the rules as they are.
+    """
+
+    RULES_PREFIX = "rules"
 
     FIELDSETS = (
         (
@@ -193,11 +263,26 @@ class ProductForm(ServiceForm):
     contact_name = _model_field("contact_name")
     contact_email = _model_field("contact_email")
 
+    def __init__(self, *args: Any, column_names: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.column_names = list(column_names)
+        rules = column_rules.ordered(self.initial.get("column_rules") or {}, self.column_names)
+        initial = [{"column": name, **rule} for name, rule in rules]
+        posted = self.is_bound and f"{self.RULES_PREFIX}-TOTAL_FORMS" in self.data
+        self.rules = ColumnRuleFormSet(self.data if posted else None, prefix=self.RULES_PREFIX, initial=initial)
+
     @classmethod
-    def for_product(cls, product: DataProduct, data: dict | None = None) -> "ProductForm":
+    def for_product(
+        cls, product: DataProduct, data: dict | None = None, *, column_names: Iterable[str] = ()
+    ) -> "ProductForm":
         initial = {name: getattr(product, name) for name in PRODUCT_FIELDS}
         initial["tags"] = ", ".join(tag.name for tag in product.tags.all())
-        return cls(data, initial=initial)
+        initial["column_rules"] = product.column_rules
+        return cls(data, initial=initial, column_names=column_names)
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        return (self.rules.is_valid() if self.rules.is_bound else True) and valid
 
     def fieldsets(self) -> list[dict]:
         return [
@@ -209,8 +294,12 @@ class ProductForm(ServiceForm):
         return [tag.strip() for tag in TAG_SEPARATORS.split(self.cleaned_data["tags"]) if tag.strip()]
 
     def service_data(self) -> dict[str, Any]:
-        """Keyword arguments for `services.product_create` / `product_update`: every product field and the tags."""
-        return {name: self.cleaned_data[name] for name in (*PRODUCT_FIELDS, "tags")}
+        """Keyword arguments for `services.product_create` / `product_update`: every product field, the tags and
+        (when posted) the column rules."""
+        data = {name: self.cleaned_data[name] for name in (*PRODUCT_FIELDS, "tags")}
+        if self.rules.is_bound:
+            data["column_rules"] = self.rules.rules()
+        return data
 
 
 class ProductFilterForm(forms.Form):

@@ -102,6 +102,12 @@ class DataProduct(StateMachineMixin):
         _("status"), max_length=20, choices=ProductStatus, default=ProductStatus.DRAFT, db_index=True
     )
     status_reason = models.TextField(_("reason for the last decision"), blank=True)
+    column_rules = models.JSONField(
+        _("column rules"),
+        default=dict,
+        blank=True,
+        help_text=_("Column name → declared type and optional pattern, checked when a file is profiled (validity)."),
+    )
     rule_results = models.JSONField(_("negative-list check"), default=list, blank=True)
     upload_error = models.JSONField(_("last failed upload"), default=dict, blank=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)

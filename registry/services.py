@@ -14,13 +14,16 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Organization, User
 from accounts.services import grant_to_organization, person_of, require_regulator, require_role, require_verified
 from audit.services import audit_record
 from core.errors import DomainError, NotFoundError
+from registry import encoding as enc
 from registry import rules
 from registry.choices import AcquisitionMethod, ProductStatus
+from registry.column_rules import clean_column_rules
 from registry.models import (
     DataProduct,
     ProductVersion,
@@ -42,6 +45,12 @@ PRODUCT_FIELDS = frozenset({
     "spatial_coverage", "licence_template", "contact_name", "contact_email",
 })  # fmt: skip
 ALLOWED_SUFFIXES = {".csv", ".tsv", ".tab", ".parquet", ".pq", ".jsonl", ".ndjson", ".json"}
+PARQUET_SUFFIXES = {".parquet", ".pq"}
+# What a refused file looks like, when registry.encoding words it rather than names an encoding.
+DETECTED_ENCODINGS = {
+    enc.SINGLE_BYTE: gettext_lazy("a single-byte encoding such as Latin-1 or Windows-1252"),
+    enc.UTF16_NO_BOM: gettext_lazy("UTF-16 without a byte-order mark"),
+}
 DOCUMENT_SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".docx", ".xlsx", ".odt", ".ods", ".txt"}
 TAG_RE = re.compile(r"^[\w\-\u4e00-\u9fff ]{1,40}$")
 
@@ -91,13 +100,28 @@ def _set_tags(product: DataProduct, tags: list[str] | None) -> None:
     product.tags.set([Tag.objects.get_or_create(name=name)[0] for name in names])
 
 
+def _set_column_rules(product: DataProduct, column_rules: dict | None) -> bool:
+    """Replace the column rules (None leaves them); True when they changed. New uploads are profiled with them."""
+    if column_rules is None:
+        return False
+    cleaned = clean_column_rules(column_rules)
+    changed, product.column_rules = cleaned != product.column_rules, cleaned
+    return changed
+
+
 @transaction.atomic
 def product_create(
-    *, organization: Organization, by: User, tags: list[str] | None = None, **fields: Any
+    *,
+    organization: Organization,
+    by: User,
+    tags: list[str] | None = None,
+    column_rules: dict | None = None,
+    **fields: Any,
 ) -> DataProduct:
     """Create a draft product (unverified organisations may draft; they cannot submit)."""
     require_role(user=by, organization=organization, action="add")
     product = DataProduct(organization=organization, created_by=person_of(by))
+    _set_column_rules(product, column_rules)
     _apply_fields(product, fields)
     product.save()
     _set_tags(product, tags)
@@ -113,12 +137,15 @@ def product_create(
 
 
 @transaction.atomic
-def product_update(*, product: DataProduct, by: User, tags: list[str] | None = None, **fields: Any) -> DataProduct:
+def product_update(
+    *, product: DataProduct, by: User, tags: list[str] | None = None, column_rules: dict | None = None, **fields: Any
+) -> DataProduct:
     """Change a draft (or a product whose changes were requested); registered metadata is frozen."""
     product = DataProduct.objects.select_for_update().select_related("organization").get(pk=product.pk)
     require_role(user=by, organization=product.organization, action="change")
     _require_editable(product)
-    changed = _apply_fields(product, fields)
+    rules_changed = _set_column_rules(product, column_rules)
+    changed = _apply_fields(product, fields) + (["column_rules"] if rules_changed else [])
     product.save()
     _set_tags(product, tags)
     audit_record(
@@ -189,10 +216,33 @@ def _check_upload(upload: UploadedFile) -> str:
     if upload.size > settings.REGISTRY_MAX_UPLOAD_BYTES:
         limit = settings.REGISTRY_MAX_UPLOAD_BYTES // (1024 * 1024)
         raise _file_error(_("The file is larger than the limit of %(mb)s MiB.") % {"mb": limit}, "file_too_large")
+    if suffix in PARQUET_SUFFIXES:
+        return name
     head = read_head(upload)
-    if suffix not in {".parquet", ".pq"} and (b"\x00" in head or head.startswith(b"PAR1")):
+    if head.startswith(b"PAR1") or enc.looks_binary(head):
         raise _file_error(_("This is not a text file: it looks like binary data."), "binary")
+    _check_encoding(read_head(upload, enc.ENCODING_SAMPLE_BYTES))
     return name
+
+
+def _check_encoding(sample: bytes) -> None:
+    """Only UTF-8, GBK/GB18030 and UTF-16 with a BOM are read (registry.encoding); say what else the file looks like.
+
+    The profiling task judges the same sample the same way, and also refuses a file whose later bytes break it.
+    """
+    try:
+        enc.sniff_encoding(sample)
+    except enc.UndecodableError as exc:
+        detected = getattr(exc, "detected", None)
+        label = DETECTED_ENCODINGS.get(detected, detected)
+        message = (
+            _("The text encoding of the file looks like %(encoding)s.") % {"encoding": label}
+            if label
+            else _("The file is not text in any encoding we recognise.")
+        )
+        accepted = _("Only UTF-8 and GBK/GB18030 text is accepted (and UTF-16 with a byte-order mark); "
+                     "save the file as UTF-8 and upload it again.")  # fmt: skip
+        raise _file_error(f"{message} {accepted}", "encoding") from exc
 
 
 def version_upload(*, product: DataProduct, by: User, upload: UploadedFile) -> ProductVersion:

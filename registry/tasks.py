@@ -6,6 +6,7 @@ from dataclasses import asdict
 from celery import shared_task
 
 from registry import services
+from registry.column_rules import declarations
 from registry.masking import mask_free_text, mask_rows, mask_value
 from registry.models import ProductVersion
 from registry.pii import scan_table
@@ -73,14 +74,22 @@ def _profile(version: ProductVersion) -> dict:
         services.version_progress(version_id=version.pk, percent=percent, stage=stage)
 
     suffix = "." + version.file_format
+    rules = version.product.column_rules or {}
+    declared_types, patterns = declarations(rules)
     with (
         local_path(version.file, suffix=suffix) as path,
         open_dataset(path, declared_name=version.original_name, progress=progress) as dataset,
     ):
-        profile = dataset.profile(update_frequency=version.product.update_frequency, progress=progress)
+        profile = dataset.profile(
+            declared_types=declared_types,
+            patterns=patterns,
+            update_frequency=version.product.update_frequency,
+            progress=progress,
+        )
         findings = scan_table(dataset.column_values(PII_SAMPLE_VALUES))
         sample = mask_rows(dataset.sample_rows(SAMPLE_ROWS), findings)
     data = mask_profile(profile.to_dict(), findings)
+    data["column_rules"] = rules  # the rules in force: the product's may change before the next upload
     return {
         "profile": data,
         "pii_findings": [asdict(finding) for finding in findings],

@@ -28,11 +28,11 @@ from accounts.choices import VerificationStatus
 from accounts.models import Membership
 from accounts.web import can, form_status, organization_view, paginate, submit, user_memberships
 from core.errors import DomainError
-from registry import services
-from registry.choices import ProductStatus
+from registry import column_rules, services
+from registry.choices import ColumnType, ProductStatus
 from registry.forms import CertificateLookupForm, DocumentForm, ProductFilterForm, ProductForm, VersionUploadForm
 from registry.masking import mask_free_text, mask_value
-from registry.models import DataProduct, ProductVersion, SupportingDocument, VersionStatus
+from registry.models import DataProduct, ProductVersion, ProfileStatus, SupportingDocument, VersionStatus
 from registry.pii import PiiKind
 from registry.services import NegativeListViolation
 
@@ -129,7 +129,7 @@ def product_create(request: HttpRequest, membership: Membership) -> HttpResponse
     if product:
         messages.success(request, _("The product is saved as a draft. Next, upload a data file."))
         return redirect("registry:product_detail", pk=product.pk)
-    context = {"form": form, "organization": organization, "product": None}
+    context = {"form": form, "organization": organization, "product": None, "profiled": None}
     return render(request, "registry/product_form.html", context, status=form_status(form))
 
 
@@ -146,15 +146,26 @@ def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 % {"status": product.get_status_display()},
             )
             return redirect("registry:product_detail", pk=product.pk)
-    form = ProductForm.for_product(product, request.POST if request.method == "POST" else None)
+    profiled = _latest_profiled(product)
+    form = ProductForm.for_product(
+        product,
+        request.POST if request.method == "POST" else None,
+        column_names=[column.get("name", "") for column in profiled.columns] if profiled else (),
+    )
     updated = form.is_valid() and submit(
         request, form, services.product_update, product=product, by=request.user, **form.service_data()
     )
     if updated:
         messages.success(request, _("The changes are saved."))
         return redirect("registry:product_detail", pk=product.pk)
-    context = {"form": form, "organization": product.organization, "product": product}
+    context = {"form": form, "organization": product.organization, "product": product, "profiled": profiled}
     return render(request, "registry/product_form.html", context, status=form_status(form))
+
+
+def _latest_profiled(product: DataProduct) -> ProductVersion | None:
+    """The newest profiled version: the form offers its column names for the column rules."""
+    versions = ProductVersion.objects.filter(product=product, profile_status=ProfileStatus.DONE)
+    return versions.only("pk", "number", "profile").order_by("-number").first()
 
 
 # --- product page -----------------------------------------------------------------------------------------------
@@ -194,16 +205,33 @@ def _product_page(
         "violations": violations,
         "certificate": product.certificates.current().first(),
         "tags": product.tags.all(),
+        "column_rules": _rule_rows(product.column_rules, latest.columns if latest else ()),
         "upload_error": _upload_error(product.upload_error),
     }
     return render(request, "registry/product_detail.html", context, status=status)
+
+
+def _rule_rows(rules: dict, columns: list[dict]) -> list[dict[str, str]]:
+    """The product's column rules in the latest file's column order, with the type's label."""
+    names = [column.get("name", "") for column in columns]
+    return [
+        {"name": name, "type_label": _type_label(rule.get("type")), "pattern": rule.get("pattern", "")}
+        for name, rule in column_rules.ordered(rules, names)
+    ]
+
+
+def _type_label(declared: str | None) -> str:
+    return str(ColumnType(declared).label) if declared in ColumnType.values else declared or ""
 
 
 UPLOAD_ERRORS = {
     "empty": gettext_lazy("The file is empty."),
     "no_rows": gettext_lazy("The file has a header but no data rows."),
     "binary_content": gettext_lazy("The file holds binary data, not text."),
-    "encoding": gettext_lazy("The text encoding could not be recognised. Save the file as UTF-8 or GBK."),
+    "encoding": gettext_lazy(
+        "The text is not in an accepted encoding (UTF-8, GBK/GB18030, or UTF-16 with a byte-order mark), or bytes "
+        "further down the file break it. Save the file as UTF-8 and upload it again."
+    ),
     "malformed": gettext_lazy(
         "The file cannot be read as a table: a row has more or fewer fields than the header, or a quote is not closed."
     ),
@@ -370,6 +398,7 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_submit_version": _can_change(request, product)
         and latest == version
         and _awaits_change_registration(product, version),
+        "can_edit_rules": product.is_editable and _can_change(request, product),
         **_profile_context(version),
     }
     return render(request, "registry/version_detail.html", context)
@@ -461,6 +490,37 @@ def _profile_context(version: ProductVersion) -> dict[str, Any]:
         "sample_columns": names,
         "sample_rows": [[row.get(name) for name in names] for row in version.masked_sample],
         "warnings": version.profile.get("warnings", []),
+        **_validity_context(version),
+    }
+
+
+def _validity_context(version: ProductVersion) -> dict[str, Any]:
+    """The declared columns and how many of their values did not fit (counts only: no value is shown)."""
+    rules = version.profile.get("column_rules", {})
+    present = {column.get("name") for column in version.columns}
+    rows = [_validity_row(column, version.row_count or 0) for column in version.columns if _is_declared(column)]
+    return {
+        "validity_rows": rows,
+        "validity_failed": [row for row in rows if row["invalid"]],
+        "rules_missing": sorted(name for name in rules if name not in present),
+        "rules_changed": rules != version.product.column_rules,
+    }
+
+
+def _is_declared(column: dict) -> bool:
+    return bool(column.get("declared_type") or column.get("pattern"))
+
+
+def _validity_row(column: dict, rows: int) -> dict[str, Any]:
+    checked = rows - int(column.get("null_count") or 0)
+    invalid = int(column.get("invalid_count") or 0)
+    return {
+        "name": column.get("name", ""),
+        "type_label": _type_label(column.get("declared_type")),
+        "pattern": column.get("pattern"),
+        "checked": checked,
+        "invalid": invalid,
+        "percent": round(100 * invalid / checked, 1) if checked else 0.0,
     }
 
 

@@ -23,6 +23,10 @@ trap 'exit 143' TERM
 # Fake Stripe first (seeding may talk to it); its data is kept next to the SQLite database.
 LOCALSTRIPE_STATE_FILE="$REPO/var/services/localstripe.pickle" scripts/services.sh start localstripe
 export STRIPE_API_BASE=${STRIPE_API_BASE:-http://127.0.0.1:${STRIPE_PORT:-8420}}
+# localstripe sends its events, signed with the local secret, to the app's webhook (the pay page also polls Stripe).
+curl -fsS -o /dev/null -X POST "$STRIPE_API_BASE/_config/webhooks/databourse" \
+    -d "url=http://127.0.0.1:$PORT/webhooks/stripe/" -d "secret=${STRIPE_WEBHOOK_SECRET:-whsec_databourse_local}" \
+    || echo "run: could not register the webhook with localstripe; payments are confirmed by polling instead." >&2
 
 "$VENV/bin/python" manage.py migrate --noinput
 "$VENV/bin/python" manage.py seed_demo

@@ -18,6 +18,17 @@ def _media_and_cache(settings, tmp_path):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request in zh-hans must not leave the next test in Chinese."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD

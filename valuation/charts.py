@@ -20,7 +20,7 @@ AXIS_HEIGHT = 28
 TICKS = 4
 
 
-def _scale(low: float, high: float, start: float, end: float):
+def scale(low: float, high: float, start: float, end: float):
     """A linear map from [low, high] onto [start, end] (a flat domain maps to the middle)."""
     span = high - low
     if span == 0:
@@ -37,17 +37,17 @@ def short_money(value: float) -> str:
     return f"¥{value:.0f}"
 
 
-def _n(value: float) -> str:
+def coord(value: float) -> str:
     """A coordinate for an SVG attribute (format_html escapes its arguments to strings first, so format here)."""
     return f"{value:.1f}"
 
 
-def _ticks(low: float, high: float) -> list[float]:
+def ticks(low: float, high: float) -> list[float]:
     step = (high - low) / TICKS if high > low else 1
     return [low + step * index for index in range(TICKS + 1)]
 
 
-def _svg(height: int, title: str, description: str, body: SafeString, css: str) -> SafeString:
+def svg(height: int, title: str, description: str, body: SafeString, css: str) -> SafeString:
     return format_html(
         '<svg class="chart {}" viewBox="0 0 {} {}" role="img" aria-labelledby="{}-title {}-desc" focusable="false">'
         '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>{}</svg>',
@@ -76,16 +76,16 @@ def tornado_svg(bars: Sequence[Bar], base: Decimal, *, title: str, description: 
     values = [float(base)] + [float(v) for bar in bars for v in (bar.low_value, bar.high_value)]
     low, high = min(values), max(values)
     pad = (high - low) * 0.08 or abs(float(base)) * 0.1 or 1
-    x = _scale(low - pad, high + pad, LABEL_WIDTH + 70, WIDTH - 70)
+    x = scale(low - pad, high + pad, LABEL_WIDTH + 70, WIDTH - 70)
     height = len(bars) * ROW_HEIGHT + AXIS_HEIGHT + 8
     rows = format_html_join("", "{}", ((_tornado_row(index, bar, x, float(base)),) for index, bar in enumerate(bars)))
     centre = x(float(base))
     axis = _axis(x, low - pad, high + pad, len(bars) * ROW_HEIGHT + 4)
     body = format_html(
         '{}{}<line class="chart-base" x1="{}" y1="0" x2="{}" y2="{}"/>',
-        rows, axis, _n(centre), _n(centre), len(bars) * ROW_HEIGHT,
+        rows, axis, coord(centre), coord(centre), len(bars) * ROW_HEIGHT,
     )  # fmt: skip
-    return _svg(height, title, description, body, "chart-tornado")
+    return svg(height, title, description, body, "chart-tornado")
 
 
 def _tornado_row(index: int, bar: Bar, x, base: float) -> SafeString:
@@ -94,31 +94,30 @@ def _tornado_row(index: int, bar: Bar, x, base: float) -> SafeString:
     (left, left_input), (right, right_input) = ends
     below = format_html(
         '<rect class="chart-bar-down" x="{}" y="{}" width="{}" height="20"/>',
-        _n(x(left)), top, _n(max(x(min(base, right)) - x(left), 0)),
+        coord(x(left)), top, coord(max(x(min(base, right)) - x(left), 0)),
     ) if left < base else ""  # fmt: skip
     above = format_html(
         '<rect class="chart-bar-up" x="{}" y="{}" width="{}" height="20"/>',
-        _n(x(max(base, left))), top, _n(max(x(right) - x(max(base, left)), 0)),
+        coord(x(max(base, left))), top, coord(max(x(right) - x(max(base, left)), 0)),
     ) if right > base else ""  # fmt: skip
     return format_html(
         '<text class="chart-label" x="{}" y="{}">{}</text>{}{}'
         '<text class="chart-end" x="{}" y="{}" text-anchor="end">{}</text>'
         '<text class="chart-end" x="{}" y="{}">{}</text>',
         LABEL_WIDTH, top + 15, bar.label, below, above,
-        _n(x(left) - 4), top + 15, left_input, _n(x(right) + 4), top + 15, right_input,
+        coord(x(left) - 4), top + 15, left_input, coord(x(right) + 4), top + 15, right_input,
     )  # fmt: skip
 
 
 def _axis(x, low: float, high: float, top: int) -> SafeString:
-    ticks = format_html_join(
+    marks = format_html_join(
         "",
         '<line class="chart-tick" x1="{}" y1="{}" x2="{}" y2="{}"/>'
         '<text class="chart-axis" x="{}" y="{}" text-anchor="middle">{}</text>',
-        ((_n(x(t)), top, _n(x(t)), top + 4, _n(x(t)), top + 18, short_money(t)) for t in _ticks(low, high)),
+        ((coord(x(t)), top, coord(x(t)), top + 4, coord(x(t)), top + 18, short_money(t)) for t in ticks(low, high)),
     )
-    return format_html(
-        '<line class="chart-axis-line" x1="{}" y1="{}" x2="{}" y2="{}"/>{}', _n(x(low)), top, _n(x(high)), top, ticks
-    )
+    line = '<line class="chart-axis-line" x1="{}" y1="{}" x2="{}" y2="{}"/>{}'
+    return format_html(line, coord(x(low)), top, coord(x(high)), top, marks)
 
 
 # --- valuation history -----------------------------------------------------------------------------------------
@@ -147,9 +146,9 @@ def history_svg(points: Sequence[Point], *, title: str, description: str) -> Saf
     points = sorted(points, key=lambda p: p.day)
     left, top, right, bottom = PLOT
     first, last = points[0].day.toordinal(), points[-1].day.toordinal()
-    x = _scale(first - 1, last + 1, left + 10, right - 10) if first != last else _index_scale(len(points), left, right)
+    x = scale(first - 1, last + 1, left + 10, right - 10) if first != last else _index_scale(len(points), left, right)
     ceiling = max(float(p.high) for p in points) * 1.1 or 1
-    y = _scale(0, ceiling, bottom, top)
+    y = scale(0, ceiling, bottom, top)
     xs = [x(p.day.toordinal()) if first != last else x(index) for index, p in enumerate(points)]
     band = " ".join(f"{cx:.1f},{y(float(p.high)):.1f}" for cx, p in zip(xs, points, strict=True))
     band += " " + " ".join(f"{cx:.1f},{y(float(p.low)):.1f}" for cx, p in reversed(list(zip(xs, points, strict=True))))
@@ -160,11 +159,11 @@ def history_svg(points: Sequence[Point], *, title: str, description: str) -> Saf
         format_html_join("", "{}", ((_marker(cx, y(float(p.value)), p),) for cx, p in zip(xs, points, strict=True))),
         _date_labels(xs, points),
     )  # fmt: skip
-    return _svg(HISTORY_HEIGHT, title, description, body, "chart-history")
+    return svg(HISTORY_HEIGHT, title, description, body, "chart-history")
 
 
 def _index_scale(count: int, left: float, right: float):
-    return _scale(-1, count, left, right)
+    return scale(-1, count, left, right)
 
 
 def _value_grid(y, ceiling: float) -> SafeString:
@@ -173,7 +172,7 @@ def _value_grid(y, ceiling: float) -> SafeString:
         "",
         '<line class="chart-grid" x1="{}" y1="{}" x2="{}" y2="{}"/>'
         '<text class="chart-axis" x="{}" y="{}" text-anchor="end">{}</text>',
-        ((left, _n(y(t)), right, _n(y(t)), left - 6, _n(y(t) + 4), short_money(t)) for t in _ticks(0, ceiling)),
+        ((left, coord(y(t)), right, coord(y(t)), left - 6, coord(y(t) + 4), short_money(t)) for t in ticks(0, ceiling)),
     )
 
 
@@ -182,11 +181,11 @@ def _marker(cx: float, cy: float, point: Point) -> SafeString:
         return format_html(
             '<rect class="chart-point chart-point-accredited" x="{}" y="{}" width="10" height="10">'
             "<title>{}</title></rect>",
-            _n(cx - 5), _n(cy - 5), point.label,
+            coord(cx - 5), coord(cy - 5), point.label,
         )  # fmt: skip
     return format_html(
         '<circle class="chart-point chart-point-self" cx="{}" cy="{}" r="5"><title>{}</title></circle>',
-        _n(cx), _n(cy), point.label,
+        coord(cx), coord(cy), point.label,
     )  # fmt: skip
 
 
@@ -196,6 +195,6 @@ def _date_labels(xs: list[float], points: Sequence[Point]) -> SafeString:
     shown, last_x, last_day = [], -1000.0, None
     for cx, point in zip(xs, points, strict=True):
         if cx - last_x >= 80 and point.day != last_day:  # several valuations of one day: one label
-            shown.append((_n(cx), bottom + 18, point.day.isoformat()))
+            shown.append((coord(cx), bottom + 18, point.day.isoformat()))
             last_x, last_day = cx, point.day
     return format_html_join("", '<text class="chart-axis" x="{}" y="{}" text-anchor="middle">{}</text>', shown)

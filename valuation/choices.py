@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Method(models.TextChoices):
@@ -15,7 +16,7 @@ class ValuationStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Running")
     DONE = "done", _("Done")
-    FAILED = "failed", _("Failed")
+    FAILED = "failed", pgettext_lazy("valuation status", "Failed")
 
 
 class PerformerKind(models.TextChoices):

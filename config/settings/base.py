@@ -163,6 +163,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "expire-contracts": {"task": "marketplace.expire_contracts", "schedule": 15 * 60},
+    "rematch-open-demands": {"task": "marketplace.rematch_open_demands", "schedule": 60 * 60},
+    "reconcile-payments": {"task": "marketplace.payments_reconcile", "schedule": 10 * 60},
     "verify-ledger": {"task": "audit.ledger_verify", "schedule": 24 * 60 * 60},
 }
 

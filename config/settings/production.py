@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import STORAGES, env
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
@@ -34,3 +34,23 @@ MAILERS = {
         },
     }
 }
+
+# Uploaded files on S3-compatible object storage (django-storages) when DJANGO_STORAGE_BACKEND names its S3 class:
+# DJANGO_STORAGE_BACKEND=storages.backends.s3.S3Storage. Files stay private (no ACL, signed URLs only); without
+# keys in the environment boto3 uses its own chain (instance role, ~/.aws). An endpoint URL selects MinIO, Ceph or a
+# Chinese cloud's S3-compatible service.
+S3_STORAGE_BACKEND = "storages.backends.s3.S3Storage"
+if STORAGES["default"]["BACKEND"] == S3_STORAGE_BACKEND:
+    STORAGES["default"]["OPTIONS"] = {
+        "bucket_name": env("AWS_STORAGE_BUCKET_NAME"),
+        "endpoint_url": env("AWS_S3_ENDPOINT_URL", default=None),
+        "region_name": env("AWS_S3_REGION_NAME", default=None),
+        "access_key": env("AWS_ACCESS_KEY_ID", default=None),
+        "secret_key": env("AWS_SECRET_ACCESS_KEY", default=None),
+        "addressing_style": env("AWS_S3_ADDRESSING_STYLE", default=None),
+        "location": env("AWS_LOCATION", default=""),
+        "default_acl": None,
+        "querystring_auth": True,
+        "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", default=300),
+        "file_overwrite": False,
+    }

@@ -91,6 +91,13 @@ class Offer(StateMachineMixin):
         ordering = ["-created_at"]
         verbose_name = _("offer")
         verbose_name_plural = _("offers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["demand", "listing"],
+                condition=models.Q(status="pending"),
+                name="one_pending_offer_per_listing",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.listing} → {self.demand}"

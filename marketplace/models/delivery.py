@@ -86,7 +86,10 @@ class UsageRecord(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("usage record")
         verbose_name_plural = _("usage records")
-        indexes = [models.Index(fields=["entitlement", "period"])]
+        indexes = [
+            models.Index(fields=["entitlement", "period"]),
+            models.Index(fields=["entitlement", "-created_at"], name="usage_recent_calls"),  # the rate limit
+        ]
 
     def __str__(self) -> str:
         return f"{self.entitlement} — {self.period:%Y-%m}"

@@ -60,5 +60,8 @@ class Complaint(StateMachineMixin):
         verbose_name = _("complaint")
         verbose_name_plural = _("complaints")
 
+    def __str__(self) -> str:
+        return f"{self.contract} — {self.get_kind_display()}"
+
     def audit_organization_id(self) -> int | None:
         return self.contract.buyer_id

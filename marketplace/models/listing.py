@@ -87,6 +87,8 @@ class Listing(StateMachineMixin):
         ordering = ["-published_at", "-created_at"]
         verbose_name = _("listing")
         verbose_name_plural = _("listings")
+        # The catalogue's price and quality sorts have NULLS LAST indexes on PostgreSQL (migration 0004; SQLite
+        # cannot index NULLS LAST).
         indexes = [models.Index(fields=["status", "-published_at"])]
 
     def __str__(self) -> str:

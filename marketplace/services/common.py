@@ -9,13 +9,19 @@ from accounts.models import Membership
 from accounts.services import require_regulator
 from core.errors import DomainError
 
-__all__ = ["MarketError", "is_regulator", "require_reason", "require_regulator"]
+__all__ = ["MarketConflict", "MarketError", "is_regulator", "require_reason", "require_regulator"]
 
 
 class MarketError(DomainError):
     """A marketplace rule refused the request; `code` says which."""
 
     status = 400
+
+
+class MarketConflict(MarketError):
+    """The object's state does not allow this (409)."""
+
+    status = 409
 
 
 def require_reason(reason: str) -> str:

@@ -23,7 +23,7 @@ from audit.services import audit_record
 from marketplace.choices import BillingPeriod, ContractStatus, ListingStatus, Party, PlanKind
 from marketplace.models import Contract, Listing, Offer, PricePlan, Signature
 from marketplace.services import delivery
-from marketplace.services.common import MarketError, is_regulator, require_reason
+from marketplace.services.common import MarketConflict, MarketError, is_regulator, require_reason
 from registry.models import canonical_json
 from valuation.accounting import add_months
 
@@ -160,9 +160,9 @@ def _advance(contract: Contract, *, by: Any) -> Contract:
 
 
 def _locked(contract: Contract) -> Contract:
-    return (
-        Contract.objects.select_for_update().select_related("plan", "listing", "buyer", "merchant").get(pk=contract.pk)
-    )
+    # of=("self",): lock the contract row only, not the listing, plan and organisations joined in.
+    related = Contract.objects.select_related("plan", "listing", "buyer", "merchant")
+    return related.select_for_update(of=("self",)).get(pk=contract.pk)
 
 
 @transaction.atomic
@@ -181,7 +181,7 @@ def contract_decline(*, contract: Contract, by: Any, reason: str) -> Contract:
     contract = _locked(contract)
     require_role(user=by, organization=contract.merchant, action="change")
     if contract.status != ContractStatus.REQUESTED:
-        raise MarketError(_("Only a request can be declined."), code="not_requested")
+        raise MarketConflict(_("Only a request can be declined."), code="not_requested")
     return _cancel(contract, by=by, reason=require_reason(reason))
 
 
@@ -204,7 +204,7 @@ def _is_member(user: Any, organization: Organization) -> bool:
 
 def _cancel(contract: Contract, *, by: Any, reason: str) -> Contract:
     if contract.status not in OPEN_STATES:
-        raise MarketError(_("Only a contract that has not started can be cancelled."), code="not_cancellable")
+        raise MarketConflict(_("Only a contract that has not started can be cancelled."), code="not_cancellable")
     contract.status_reason = reason
     contract.transition_to(ContractStatus.CANCELLED, by=by, reason=reason)
     return contract
@@ -229,6 +229,8 @@ def contract_end_date(contract: Contract, start: datetime.datetime) -> datetime.
 def contract_activate(*, contract: Contract, by: Any = None) -> Contract:
     """Turn a paid (or free) contract on and grant what it sells."""
     contract = _locked(contract)
+    if contract.signatures.count() < 2:  # requested → active is allowed for free plans, signed by both
+        raise MarketConflict(_("Both sides must sign before the contract starts."), code="not_signed")
     start = timezone.now()
     contract.starts_at, contract.ends_at = start, contract_end_date(contract, start)
     contract.transition_to(ContractStatus.ACTIVE, by=by, data={"ends_at": contract.ends_at.isoformat()})

@@ -40,7 +40,7 @@ def entitlements_grant(*, contract: Contract) -> list[Entitlement]:
             "rate_limit_per_minute": plan.get("rate_limit_per_minute") or 60,
         },
     )
-    if created:
+    if created:  # visible through its contract's grants (no per-row permissions: this runs in every webhook)
         audit_record(action="entitlement.granted", obj=entitlement, organization_id=contract.buyer_id,
                      data={"contract": contract.number, "kind": kind,
                            "ends_at": entitlement.ends_at.isoformat() if entitlement.ends_at else None})  # fmt: skip

@@ -1,3 +1,164 @@
-"""Web pages of the marketplace: catalogue (filled in by the marketplace work)."""
+"""The public side of the exchange: the catalogue of published listings and a listing's page. No sign-in needed.
 
-urlpatterns: list = []
+The catalogue pages through `marketplace.filters.ListingFilter` in a fixed number of queries whatever the page size.
+A listing's page is public once published; its merchant sees it in any state (with the regulator's reason and the
+buttons to manage it), anyone else gets 404 for an unpublished one. The masked sample is the only row-level data it
+shows; column statistics that come from single rows (minimum, maximum, frequent values) are left out.
+"""
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import path
+from django.utils.translation import pgettext_lazy
+from django.views.decorators.http import require_GET
+
+from accounts.web import can, paginate, user_memberships
+from marketplace.choices import ListingStatus, PlanKind
+from marketplace.filters import MAX_RESULTS, CatalogueResults, ListingFilter
+from marketplace.models import HOLDING_STATES, Contract, Listing
+from marketplace.services import feedback
+from marketplace.web.listings_forms import DelistForm
+from registry.models import DataProduct, ProductVersion, RegistrationCertificate
+from registry.views import DIMENSION_LABELS, QUALITY_DIMENSIONS
+from valuation.choices import PerformerKind
+from valuation.models import Valuation
+
+LATEST_REVIEWS = 5
+# Short names of the plan kinds for the catalogue's cards (the full labels explain them on the listing's page).
+PLAN_BADGES = {
+    PlanKind.LICENCE: pgettext_lazy("plan kind", "Licence"),
+    PlanKind.SUBSCRIPTION: pgettext_lazy("plan kind", "Subscription"),
+    PlanKind.METERED_API: pgettext_lazy("plan kind", "API"),
+    PlanKind.SANDBOX: pgettext_lazy("plan kind", "Sandbox"),
+}
+
+
+# --- the catalogue ------------------------------------------------------------------------------------------------
+
+
+@require_GET
+def catalogue(request: HttpRequest) -> HttpResponse:
+    """Published listings: full-text search, filters, sorting and pages."""
+    filters = ListingFilter(request.GET, queryset=Listing.objects.all(), request=request)
+    page = paginate(request, CatalogueResults(filters.qs))
+    for listing in page:
+        listing.plan_labels = [PLAN_BADGES[kind] for kind in listing.plan_kinds]
+    context = {
+        "filters": filters,
+        "listings_page": page,
+        "merchant_name": _merchant_name(filters),
+        "capped": page.paginator.object_list.capped,
+        "max_results": MAX_RESULTS,
+        "searching": bool(filters.form.cleaned_data.get("q")) if filters.is_valid() else False,
+    }
+    return render(request, "marketplace/catalogue/catalogue.html", context)
+
+
+def _merchant_name(filters: ListingFilter) -> str | None:
+    """The merchant the catalogue is narrowed to, named only if it has published listings (ids tell nothing else)."""
+    merchant = filters.form.cleaned_data.get("merchant") if filters.is_valid() else None
+    if not merchant:
+        return None
+    published = Listing.objects.published().filter(organization_id=merchant)
+    return published.values_list("organization__name", flat=True).first()
+
+
+# --- a listing's page ---------------------------------------------------------------------------------------------
+
+
+@require_GET
+def listing_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    listings = Listing.objects.visible_to(request.user).select_related("product", "organization", "offer_signed_by")
+    listing = get_object_or_404(listings, pk=pk)
+    return render(request, "marketplace/catalogue/listing_detail.html", listing_context(request, listing))
+
+
+def listing_context(request: HttpRequest, listing: Listing) -> dict[str, Any]:
+    """Everything the listing page shows; the management panel only for members of the merchant."""
+    membership = next((m for m in user_memberships(request) if m.organization_id == listing.organization_id), None)
+    version = registered_version(listing.product_id)
+    is_member = membership is not None
+    return {
+        "listing": listing,
+        "product": listing.product,
+        "organization": listing.organization,
+        "is_member": is_member,
+        "can_change": can(membership, "change"),
+        "can_request": request.user.is_authenticated and not is_member and listing.status == ListingStatus.PUBLISHED,
+        "version": version,
+        **_profile(version),
+        **_plans(listing, include_withdrawn=is_member),
+        **_reviews(listing),
+        "valuations": latest_valuations(listing.product),
+        "certificate": RegistrationCertificate.objects.current().filter(product=listing.product_id).first(),
+        "tags": listing.product.tags.all(),
+        "delist_form": DelistForm() if listing.status == ListingStatus.PUBLISHED else None,
+    }
+
+
+def _profile(version: ProductVersion | None) -> dict[str, Any]:
+    """Row count, columns with their types and empty share, quality scores, and the masked sample, in column order."""
+    if version is None:
+        return {"columns": [], "quality_rows": [], "sample_columns": [], "sample_rows": []}
+    names = [column.get("name", "") for column in version.columns]
+    columns = [
+        {
+            "name": c.get("name", ""),
+            "type": c.get("type", ""),
+            "null_percent": round(100 * float(c.get("null_rate") or 0), 1),
+        }
+        for c in version.columns
+    ]
+    return {
+        "columns": columns,
+        "quality_rows": _quality(version.quality),
+        "sample_columns": names,
+        "sample_rows": [[row.get(name) for name in names] for row in version.masked_sample],
+    }
+
+
+def _quality(quality: dict) -> list[dict[str, Any]]:
+    if not quality:
+        return []
+    return [{"key": key, "label": DIMENSION_LABELS[key], "score": quality.get(key)} for key in QUALITY_DIMENSIONS]
+
+
+def _plans(listing: Listing, *, include_withdrawn: bool) -> dict[str, Any]:
+    plans = listing.plans.all() if include_withdrawn else listing.plans.filter(is_active=True)
+    plans = list(plans)
+    exclusive = [plan.pk for plan in plans if plan.exclusive]
+    held = set()
+    if exclusive:
+        holding = Contract.objects.filter(plan__in=exclusive, status__in=HOLDING_STATES)
+        held = set(holding.values_list("plan_id", flat=True))
+    for plan in plans:
+        plan.is_held = plan.pk in held
+    return {"plans": plans, "has_active_plans": any(plan.is_active for plan in plans)}
+
+
+def _reviews(listing: Listing) -> dict[str, Any]:
+    latest = list(feedback.listing_reviews(listing)[:LATEST_REVIEWS])
+    return {"rating": feedback.rating_summary(listing), "reviews": latest}
+
+
+def registered_version(product_id: int) -> ProductVersion | None:
+    """The product's latest registered version: what buyers get, and what the page describes."""
+    return ProductVersion.objects.registered().filter(product=product_id).order_by("-number").first()
+
+
+def latest_valuations(product: DataProduct) -> list[Valuation]:
+    """The latest finished valuation and, when that is a self-assessment, the latest accredited appraisal too."""
+    done = Valuation.objects.done().for_product(product).select_related("organization")
+    latest = done.order_by("-finished_at", "-pk").first()
+    if latest is None or latest.is_accredited:
+        return [latest] if latest else []
+    accredited = done.filter(performer_kind=PerformerKind.ACCREDITED).order_by("-finished_at", "-pk").first()
+    return [latest, accredited] if accredited else [latest]
+
+
+urlpatterns = [
+    path("", catalogue, name="catalogue"),
+    path("listings/<int:pk>/", listing_detail, name="listing_detail"),
+]

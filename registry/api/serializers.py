@@ -8,13 +8,15 @@ dropped. The masked sample is the only row-level data.
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import build_choice_field
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.api.serializers import OrganizationSummarySerializer, RejectUnknownFieldsMixin
-from registry.choices import ProductStatus
+from registry import column_rules
+from registry.choices import ColumnType, ProductStatus
 from registry.masking import mask_free_text
 from registry.models import DataProduct, ProductVersion, RuleOutcome, SupportingDocument, VersionStatus
 from registry.pii import PiiKind
@@ -58,6 +60,44 @@ def version_status_field(**kwargs: Any) -> EnumField:
 
 def pii_kind_field(**kwargs: Any) -> EnumField:
     return EnumField([kind.value for kind in PiiKind], enum_name="PiiKindEnum", **kwargs)
+
+
+# --- column rules ---------------------------------------------------------------------------------------------
+
+
+class ColumnRuleSerializer(serializers.Serializer):
+    """What a column must hold: a type and, optionally, a regular expression the whole value matches."""
+
+    type = EnumField(
+        ColumnType.values,
+        enum_name="ColumnTypeEnum",
+        help_text="`timestamp` is accepted for `datetime`. Dates may be written 2026-11-30, 2026/11/30, 20261130 "
+        "or 2026年11月30日.",
+    )
+    pattern = serializers.CharField(allow_blank=True, required=False, help_text="RE2 syntax; empty for none.")
+
+
+@extend_schema_field(serializers.DictField(child=ColumnRuleSerializer()))
+class ColumnRulesField(serializers.Field):
+    """Column name (as in the file's header) → rule; validated by `registry.column_rules` (one message per column
+    at fault under `fields.column_rules`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "help_text",
+            f"Column name → {{type, pattern}}, at most {column_rules.MAX_RULES} columns. Replaces the product's rules; "
+            "files uploaded afterwards are profiled with them (the validity score).",
+        )
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> dict[str, dict[str, str]]:
+        try:
+            return column_rules.clean_column_rules(data if data is not None else {})
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict["column_rules"]) from exc
+
+    def to_representation(self, value: Any) -> dict[str, dict[str, str]]:
+        return {name: dict(rule) for name, rule in column_rules.ordered(value or {})}
 
 
 # --- profiles, quality and personal information ---------------------------------------------------------------
@@ -116,6 +156,9 @@ class ProfileSerializer(serializers.Serializer):
     quality = QualitySerializer()
     consistency_rules = ConsistencyRuleSerializer(many=True)
     columns = ColumnProfileSerializer(many=True)
+    column_rules = ColumnRulesField(
+        read_only=True, default=dict, help_text="The product's column rules in force when the file was profiled."
+    )
     warnings = serializers.ListField(child=serializers.CharField())
 
 
@@ -342,6 +385,7 @@ class ProductSerializer(serializers.ModelSerializer):
 
     organization = OrganizationSummarySerializer(read_only=True)
     tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    column_rules = ColumnRulesField(read_only=True)
     is_own = serializers.BooleanField(read_only=True, help_text="The product belongs to one of your organisations.")
     sandbox_only = serializers.BooleanField(read_only=True, help_text="Level-4 data: offered through the sandbox only.")
     status = product_status_field()
@@ -367,6 +411,7 @@ class ProductSerializer(serializers.ModelSerializer):
             "is_own",
             *sorted(PRODUCT_FIELDS),
             "tags",
+            "column_rules",
             "sandbox_only",
             "status",
             "status_reason",
@@ -421,10 +466,11 @@ class ProductUpdateSerializer(RejectUnknownFieldsMixin, serializers.ModelSeriali
         required=False,
         help_text="Up to 20 keywords; replaces the product's tags.",
     )
+    column_rules = ColumnRulesField(required=False)
 
     class Meta:
         model = DataProduct
-        fields = [*sorted(PRODUCT_FIELDS), "tags"]
+        fields = [*sorted(PRODUCT_FIELDS), "tags", "column_rules"]
 
 
 class ProductCreateSerializer(ProductUpdateSerializer):

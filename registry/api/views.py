@@ -2,15 +2,16 @@
 
 - Reads: the catalogue is every registered product plus, in any state, the caller's own organisations' products
   (`DataProduct.objects.visible_to`); versions likewise: own versions in any state, others' only when registered
-  (of a registered product). Another organisation's unregistered product or version is a 404.
+  (of a registered product). Another organisation's unregistered product or version is a 404. Every caller is
+  authenticated (a session or an API key): anonymous reads are 401, see docs/registry.md.
 - Writes look the object up with `restrict(request.user, "view")`, so an outsider gets 404 even for a registered
   product, while a member whose role does not allow the change gets the service's 403 `permission_denied`.
   An input serializer validates the body (400 `invalid` + `fields`), a `registry.services` function does the work.
 - API keys: `HasApiKeyScope` lets a `read` key only read (403 `insufficient_scope`). A write key writes for its own
   organisation within its scope; the services record the key as the actor (and its issuer in `created_by`).
 - Refused uploads are 400 with `fields.file` and the service's own `code` (`file_name`, `file_type`, `empty`,
-  `file_too_large`, `binary`) instead of `invalid`; a submission the negative list refuses is 422 `negative_list`
-  with the failing `rules`; submitting twice is 409 `already_submitted`.
+  `file_too_large`, `binary`, `encoding`) instead of `invalid`; a submission the negative list refuses is 422
+  `negative_list` with the failing `rules`; submitting twice is 409 `already_submitted`.
 - Nothing returns a file URL or a raw data value: see `registry.api.serializers`.
 - `GET /certificates/{number}/` is public (no authentication at all), throttled per client address.
 """
@@ -51,8 +52,9 @@ STATE_ERRORS = error_responses(400, 401, 403, 404, 409, 429)
 UPLOAD_REFUSED = OpenApiResponse(
     ApiErrorSerializer,
     description="Invalid body, or the file was refused: `code` is `file_name`, `file_type`, `empty`, "
-    "`file_too_large` or `binary` (or, when it is profiled at once, the profiling code such as `malformed`), "
-    "with the message under `fields.file`.",
+    "`file_too_large`, `binary` or `encoding` (text that is not UTF-8, GBK/GB18030 or UTF-16 with a byte-order "
+    "mark; the message says what it looks like) — or, when it is profiled at once, the profiling code such as "
+    "`malformed` — with the message under `fields.file`.",
 )
 NEGATIVE_LIST = OpenApiResponse(s.NegativeListErrorSerializer, description="The negative list refuses it.")
 CONFLICT_CODES = frozenset({"already_submitted"})
@@ -204,7 +206,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(request=s.ProductUpdateSerializer, responses={200: s.ProductDetailSerializer, **STATE_ERRORS})
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
-        """Change a draft (or a product whose changes were requested); `tags` replaces the tags."""
+        """Change a draft (or a product whose changes were requested); `tags` and `column_rules` replace theirs."""
         product = self.get_object()
         body = s.ProductUpdateSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)

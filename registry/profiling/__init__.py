@@ -60,6 +60,7 @@ from registry.profiling.quality import (
     ONCE,
     UPDATE_PERIOD_DAYS,
     WEIGHTS,
+    pattern_error,
     quality_scores,
     timeliness_score,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "QualityScores",
     "column_values",
     "open_dataset",
+    "pattern_error",
     "profile_file",
     "quality_scores",
     "sample_rows",

@@ -40,7 +40,7 @@ def sniff_format(path: str | Path, declared_name: str) -> FileFormat:
     without a known extension is judged by its content alone.
     """
     head = enc.read_head(path, enc.BINARY_SNIFF_BYTES)
-    if not head.strip(b" \t\r\n" + codecs.BOM_UTF8):
+    if not _text_head(head).strip(b" \t\r\n"):
         raise ProfilingError("empty", "the file is empty")
     by_name = _EXTENSIONS.get(Path(declared_name).suffix.lower())
     if head.startswith(b"PAR1"):
@@ -61,13 +61,21 @@ def sniff_format(path: str | Path, declared_name: str) -> FileFormat:
     return FileFormat(by_name or "csv")
 
 
+def _text_head(head: bytes) -> bytes:
+    """The first bytes as UTF-8 for sniffing: a UTF-8 BOM dropped, UTF-16/32 with a BOM decoded (a cut-off last
+    character ignored). Other encodings are told apart later, when the text is prepared."""
+    encoding = enc.bom_encoding(head)
+    if encoding not in (None, enc.UTF8_BOM):
+        return head.decode(encoding, errors="ignore").encode(enc.UTF8)
+    return head.removeprefix(codecs.BOM_UTF8)
+
+
 def _first_text_byte(head: bytes) -> bytes:
-    stripped = head.removeprefix(codecs.BOM_UTF8).lstrip()
-    return stripped[:1]
+    return _text_head(head).lstrip()[:1]
 
 
 def _first_line(head: bytes) -> bytes:
-    return head.removeprefix(codecs.BOM_UTF8).split(b"\n", 1)[0]
+    return _text_head(head).split(b"\n", 1)[0]
 
 
 # --- text preparation and the CSV dialect --------------------------------------------------------------------------

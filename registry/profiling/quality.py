@@ -4,8 +4,12 @@ The formulas are spelled out in the docstring of the registry.profiling package.
 """
 
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from datetime import date
+from functools import cache
+
+import duckdb
 
 from registry.profiling.model import ColumnProfile, QualityScores
 from registry.profiling.sql import _Column
@@ -129,3 +133,29 @@ def _check_declarations(declared_types: Mapping[str, str], patterns: Mapping[str
         raise ValueError(f"unknown declared types {unknown}; expected one of {', '.join(DECLARED_TYPES)}")
     if frequency is not None and frequency != ONCE and frequency not in UPDATE_PERIOD_DAYS:
         raise ValueError(f"unknown update frequency {frequency!r}")
+
+
+# --- patterns ------------------------------------------------------------------------------------------------------
+
+_PATTERN_LOCK = threading.Lock()
+
+
+@cache
+def _pattern_connection() -> duckdb.DuckDBPyConnection:
+    # Opening a DuckDB connection costs about 0.1 s; this empty one only compiles patterns, one caller at a time.
+    connection = duckdb.connect(":memory:", config={"threads": 1, "enable_external_access": False})
+    connection.execute("SET lock_configuration = true")
+    return connection
+
+
+def pattern_error(pattern: str) -> str | None:
+    """Why DuckDB's regular expressions (RE2: no look-around, no back-references) refuse `pattern`; None if it compiles.
+
+    Profiling checks values with `regexp_full_match`, so a pattern must compile there, not just in Python's `re`.
+    """
+    with _PATTERN_LOCK:
+        try:
+            _pattern_connection().execute("SELECT regexp_full_match('', $pattern)", {"pattern": pattern}).fetchall()
+        except duckdb.Error as exc:
+            return str(exc).removeprefix("Invalid Input Error: ").strip()
+    return None

@@ -4,9 +4,11 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.utils import timezone
+from django_otp.oath import totp
 
-from accounts import services
+from accounts import access_services, services
 from accounts.choices import ApiKeyScope, Role, VerificationStatus
 from accounts.models import ApiKey, Invitation, Membership, Organization, User
 from audit.models import AuditEvent
@@ -355,3 +357,62 @@ def test_accepting_when_already_a_member_is_a_clear_error(org, owner):
     with pytest.raises(DomainError) as exc:
         services.invitation_accept(token=token, user=joiner)
     assert exc.value.code == "already_member"
+
+
+# --- access: platform administrators, access changes, TOTP devices ---------------------------------------------
+
+
+class TestAccessServices:
+    def test_createsuperuser_goes_through_the_audited_service(self, monkeypatch):
+        monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a-long-admin-passphrase")
+        call_command("createsuperuser", "--noinput", "--email", "Root@Example.com", "--full_name", "Root", verbosity=0)
+        user = User.objects.get(email="root@example.com")
+        assert user.is_superuser and user.is_staff and user.check_password("a-long-admin-passphrase")
+        event = AuditEvent.objects.get(action="user.superuser_created")
+        assert event.object_id == str(user.pk) and event.actor_kind == "system"
+        assert event.data == {"email": "root@example.com"}
+
+    def test_access_changes_need_a_platform_administrator_and_write_nothing_otherwise(self, org, regulator):
+        user = owner_of(org)
+        user.is_superuser = True
+        before = AuditEvent.objects.count()
+        for by in (regulator, owner_of(org), None):
+            with pytest.raises(PermissionDeniedError):
+                access_services.user_update_access(user=user, groups=[], by=by)
+        with pytest.raises(PermissionDeniedError):
+            access_services.user_set_password(user=user, password="another-long-passphrase", by=regulator)
+        with pytest.raises(PermissionDeniedError):
+            access_services.user_delete(user=user, by=regulator)
+        assert not User.objects.get(pk=user.pk).is_superuser
+        assert AuditEvent.objects.count() == before
+
+    def test_totp_setup_creates_one_audited_device_and_confirmation_is_audited(self, regulator, settings):
+        settings.OTP_TOTP_THROTTLE_FACTOR = 0  # django-otp delays retries after a failure; not what is tested here
+        device = access_services.totp_device_for_setup(regulator)
+        assert access_services.totp_device_for_setup(regulator) == device  # the same unconfirmed device again
+        created = AuditEvent.objects.get(action="totp_device.created")
+        assert created.object_id == str(device.pk) and created.actor_id == str(regulator.pk)
+        assert created.data == {"user": regulator.email, "name": device.name, "confirmed": False}
+        assert device.key not in str(created.data)
+
+        assert not access_services.totp_device_confirm(device=device, token="000000", by=regulator)
+        token = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+        assert access_services.totp_device_confirm(device=device, token=token, by=regulator)
+
+        assert AuditEvent.objects.filter(action="totp_device.confirmed", object_id=str(device.pk)).count() == 1
+        assert access_services.totp_device_for_setup(regulator) is None
+        assert ledger_verify().ok
+
+    def test_device_created_for_seed_data_keeps_the_given_key(self, regulator):
+        key = "3132333435363738393031323334353637383930"
+        device = access_services.totp_device_create(user=regulator, name="Demo", by=None, confirmed=True, key=key)
+        assert device.key == key and device.confirmed
+        assert AuditEvent.objects.get(action="totp_device.created").actor_kind == "system"
+
+    def test_groups_that_follow_memberships_cannot_be_edited(self, org):
+        root = User.objects.create_superuser("root@example.com", "a-long-admin-passphrase")
+        with pytest.raises(access_services.GroupManaged):
+            access_services.group_save(group=org.group, permissions=[], by=root)
+        with pytest.raises(access_services.GroupManaged):
+            access_services.group_delete(group=org.group, by=root)
+        assert not AuditEvent.objects.filter(action__startswith="group.").exists()

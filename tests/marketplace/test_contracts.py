@@ -256,3 +256,12 @@ def test_an_active_contract_cannot_be_cancelled(listing):
 
 def test_purpose_is_in_the_terms(listing):
     assert contract_on(listing).terms["purpose"] == PURPOSE
+
+
+def test_an_unverified_organisation_cannot_list(product):
+    from accounts.models import Organization
+
+    Organization.objects.filter(pk=product.organization_id).update(status=VerificationStatus.PENDING)
+    with pytest.raises(OrganizationNotVerified):
+        listings.listing_create(product=product, by=owner_of(product.organization), permitted_purposes="x")
+    assert not Listing.objects.exists()

@@ -139,6 +139,17 @@ def test_change_page_shows_profile_pii_masked_sample_rules_and_trail(console, su
     assert 'name="_save"' not in page
 
 
+def test_change_page_shows_the_column_rules_and_what_did_not_fit(console, submit):
+    # given a product whose declared date column holds three values that are not dates
+    rules = {"日期": {"type": "date", "pattern": ""}, "手机": {"type": "text", "pattern": r"1[3-9]\d{9}"}}
+    content = CSV.replace(b"2026-11-01", b"2026-11-31").replace(b"2026-11-02", b"x").replace(b"2026-11-03", b"y")
+    product = submit(content, column_rules=rules)
+    # then the regulator sees the rules, and how many values broke them
+    page = console.get(_url("dataproduct_change", product.pk)).content.decode()
+    assert "<td>日期</td><td>Date</td>" in page and "<td>手机</td><td>Text /1[3-9]\\d{9}/</td>" in page
+    assert "3 / 20 (15.0 %)" in page and "0 / 20 (0.0 %)" in page
+
+
 def test_supporting_documents_stream_to_regulators_as_downloads(console, org, django_capture_on_commit_callbacks):
     product = DataProductFactory(organization=org)
     upload = SimpleUploadedFile("consent.txt", b"<script>alert(1)</script>", content_type="text/plain")

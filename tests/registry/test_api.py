@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
@@ -15,6 +16,7 @@ from tests.api import assert_error, signed_in, with_key
 from tests.factories import ApiKeyFactory, OrganizationFactory, member
 from tests.factories.accounts import owner_of
 from tests.factories.registry import CSV, DataProductFactory, csv_upload, upload_version
+from tests.registry.encodings import REFUSED, invalid_after_the_sample
 
 pytestmark = pytest.mark.django_db
 
@@ -22,6 +24,7 @@ API = "/api/v1"
 RAW_MOBILE = "13812340001"  # in the factory CSV's 手机 column
 MASKED_MOBILE = "138****0001"
 CLEAN_CSV = ("date,port,tons\n" + "".join(f"2026-11-{d:02d},Qingdao,{1000 + d}\n" for d in range(1, 11))).encode()
+BAD_DATES_CSV = CLEAN_CSV.replace(b"2026-11-03", b"2026-11-31").replace(b"2026-11-07", b"soon")  # 2 of 10
 PRODUCT_BODY = {
     "title": "Shanghai container throughput",
     "summary": "Daily container moves at Yangshan terminals.",
@@ -488,16 +491,91 @@ def test_upload_without_a_file_is_400(write_client, draft):
     assert "file" in assert_error(response, 400, "invalid")["fields"]
 
 
+@pytest.mark.parametrize(
+    ("content", "code", "line"),
+    [(b"a,b\n1,2\n3,4\n5,6,7\n8,9\n", "malformed", 4), (invalid_after_the_sample(), "encoding", None)],
+    ids=["ragged", "encoding_past_the_sample"],
+)
 def test_file_refused_while_profiling_removes_the_version_and_says_why(
-    write_client, org, django_capture_on_commit_callbacks
+    write_client, org, django_capture_on_commit_callbacks, content, code, line
 ):
     product = DataProductFactory(organization=org)
     with django_capture_on_commit_callbacks(execute=True):
-        response = upload(write_client, product.pk, b"a,b\n1,2\n3,4\n5,6,7\n8,9\n", "ragged.csv")
+        response = upload(write_client, product.pk, content, "refused.csv")
     assert response.status_code == 201
     assert_error(write_client.get(f"{API}/versions/{response.json()['id']}/progress/"), 404, "not_found")
     error = write_client.get(f"{API}/products/{product.pk}/").json()["upload_error"]
-    assert (error["file"], error["code"], error["line"]) == ("ragged.csv", "malformed", 4)
+    assert (error["file"], error["code"], error["line"]) == ("refused.csv", code, line)
+    assert not default_storage.exists(f"private/products/{org.pk}/{product.pk}/v1/refused.csv")
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_wrong_encoding_is_400_and_stores_nothing(write_client, org, case):
+    content, looks_like = REFUSED[case]
+    product = DataProductFactory(organization=org)
+    body = assert_error(upload(write_client, product.pk, content), 400, "encoding")
+    assert looks_like in body["detail"] and looks_like in body["fields"]["file"][0]
+    assert "save the file as UTF-8" in body["detail"]
+    assert not ProductVersion.objects.exists()
+    assert not default_storage.exists(f"private/products/{org.pk}/{product.pk}")
+
+
+# --- column rules ---------------------------------------------------------------------------------------------------
+
+
+def test_column_rules_are_set_on_create_replaced_on_patch_and_shown(write_client, other_client):
+    rules = {"date": {"type": "timestamp"}, "port": {"type": "text", "pattern": "[A-Z][a-z]+"}}
+    created = write_client.post(f"{API}/products/", {**PRODUCT_BODY, "column_rules": rules}, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["column_rules"] == {
+        "date": {"type": "datetime", "pattern": ""},
+        "port": {"type": "text", "pattern": "[A-Z][a-z]+"},
+    }
+    url = f"{API}/products/{created.json()['id']}/"
+
+    patched = write_client.patch(url, {"column_rules": {"tons": {"type": "integer"}}}, format="json")
+
+    assert patched.status_code == 200, patched.content
+    assert patched.json()["column_rules"] == {"tons": {"type": "integer", "pattern": ""}}
+    assert write_client.get(url).json()["column_rules"] == {"tons": {"type": "integer", "pattern": ""}}
+    untouched = write_client.patch(url, {"summary": "Rules stay."}, format="json")
+    assert untouched.json()["column_rules"] == {"tons": {"type": "integer", "pattern": ""}}
+    assert write_client.get(f"{API}/products/").json()["results"][0]["column_rules"]
+
+
+@pytest.mark.parametrize(
+    ("rules", "named"),
+    [
+        ({"amount": {"type": "money"}}, "“amount”: Unknown type “money”"),
+        ({"code": {"type": "text", "pattern": "(?=AB)\\d+"}}, "“code”: Not a regular expression"),
+        ({"code": {"type": "text", "pattern": "[A-Z"}}, "missing ]"),
+        ({"code": {"pattern": "x"}}, "“code”: Choose what the column holds."),
+        ({f"c{i}": {"type": "text"} for i in range(201)}, "At most 200 column rules."),
+        ({"code": "text"}, "“code”: Give a type"),
+        ("date: date", "Give the column rules as an object"),
+    ],
+)
+def test_bad_column_rules_are_400_naming_the_column(write_client, draft, rules, named):
+    response = write_client.post(f"{API}/products/", {**PRODUCT_BODY, "column_rules": rules}, format="json")
+    messages = assert_error(response, 400, "invalid")["fields"]["column_rules"]
+    assert any(named in message for message in messages), messages
+    patch = write_client.patch(f"{API}/products/{draft.pk}/", {"column_rules": rules}, format="json")
+    assert "column_rules" in assert_error(patch, 400, "invalid")["fields"]
+    assert DataProduct.objects.get() == draft and draft.column_rules == {}
+
+
+def test_uploads_are_profiled_with_the_column_rules(write_client, django_capture_on_commit_callbacks):
+    body = {**PRODUCT_BODY, "column_rules": {"date": {"type": "date"}}}
+    product = write_client.post(f"{API}/products/", body, format="json").json()
+    with django_capture_on_commit_callbacks(execute=True):
+        version = upload(write_client, product["id"], BAD_DATES_CSV).json()
+
+    profile = write_client.get(f"{API}/versions/{version['id']}/").json()["profile"]
+
+    date = next(column for column in profile["columns"] if column["name"] == "date")
+    assert (date["declared_type"], date["invalid_count"]) == ("date", 2)
+    assert profile["quality"]["validity"] < 100
+    assert profile["column_rules"] == {"date": {"type": "date", "pattern": ""}}
 
 
 # --- versions: reads ------------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from registry.profiling import (
     sniff_format,
     timeliness_score,
 )
+from tests.registry.encodings import ACCEPTED, REFUSED, TRADITIONAL
 
 TODAY = date(2024, 3, 10)
 
@@ -141,6 +142,62 @@ def test_invalid_utf8_after_the_detection_sample_is_an_encoding_error(tmp_path):
         profile(path)
 
     assert caught.value.code == "encoding"
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_other_encodings_are_refused_naming_what_they_look_like(tmp_path, case):
+    content, looks_like = REFUSED[case]
+    path = tmp_path / "data.csv"
+    path.write_bytes(content)
+
+    with pytest.raises(ProfilingError) as caught:
+        profile(path)
+
+    assert caught.value.code == "encoding"
+    assert looks_like in caught.value.message and "UTF-8, GBK/GB18030" in caught.value.message
+
+
+@pytest.mark.parametrize("case", sorted(ACCEPTED))
+def test_accepted_encodings(tmp_path, case):
+    content, codec = ACCEPTED[case]
+    path = tmp_path / "data.csv"
+    path.write_bytes(content)
+
+    result = profile(path)
+
+    assert result.encoding == codec
+    assert [c.name for c in result.columns] == ["日期", "港口"]
+    assert result.sample_rows[0] == {"日期": "2026-11-01", "港口": "青岛"}
+
+
+def test_traditional_characters_in_gbk_are_read(tmp_path):
+    path = tmp_path / "big5-looking.csv"
+    path.write_bytes(TRADITIONAL.encode("gbk"))
+
+    result = profile(path)
+
+    assert (result.encoding, result.columns[1].name) == ("gbk", "名稱")
+
+
+def test_gbk_sample_cut_inside_a_character_is_still_gbk():
+    data = "名称,城市\n" + "青岛,烟台\n" * 50
+    sample = data.encode("gbk")[:-3]  # ends with the first byte of 台
+    assert sample[-1] >= 0x81
+    assert enc.sniff_encoding(sample) == "gbk"
+
+
+@pytest.mark.parametrize(
+    ("name", "text"), [("data.tsv", "日期\t港口\n2026-11-01\t青岛\n"), ("data.jsonl", '{"港口": "青岛"}\n')]
+)
+def test_utf16_tsv_and_json_lines_as_spreadsheets_save_them(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_bytes(text.encode("utf-16"))
+    assert sniff_format(path, name).value == name.rsplit(".", 1)[1]
+
+    result = profile(path)
+
+    assert result.encoding == "utf-16"
+    assert result.sample_rows[0]["港口"] == "青岛"
 
 
 def test_tsv(tmp_path):

@@ -8,14 +8,40 @@ from audit.services import ledger_verify
 from core.errors import DomainError, InvalidTransition, OrganizationNotVerified, PermissionDeniedError
 from registry import services
 from registry.choices import Classification, ProductStatus
-from registry.models import DataProduct, ProductVersion, ProfileStatus, RegistrationCertificate, VersionStatus
+from registry.models import (
+    DataProduct,
+    NegativeListRule,
+    ProductVersion,
+    ProfileStatus,
+    RegistrationCertificate,
+    VersionStatus,
+)
 from tests.factories import OrganizationFactory, member
 from tests.factories.accounts import owner_of
 from tests.factories.registry import CSV, DataProductFactory, csv_upload, upload_version
+from tests.registry.encodings import ACCEPTED, REFUSED, invalid_after_the_sample
 
 pytestmark = pytest.mark.django_db
 
 CLEAN_CSV = ("date,port,tons\n" + "".join(f"2026-11-{d:02d},Qingdao,{1000 + d}\n" for d in range(1, 11))).encode()
+# two of the ten dates are not dates, one port breaks the pattern
+BAD_DATES_CSV = (
+    CLEAN_CSV.replace(b"2026-11-03", b"2026-11-31")
+    .replace(b"2026-11-07", b"soon")
+    .replace(b"2026-11-09,Qingdao", b"2026-11-09,qingdao")
+)
+
+
+def stored_files(product) -> list[str]:
+    """Every file stored for the product's versions."""
+    folder = f"private/products/{product.organization_id}/{product.pk}"
+    if not default_storage.exists(folder):
+        return []
+    return [
+        f"{d}/{name}"
+        for d in default_storage.listdir(folder)[0]
+        for name in default_storage.listdir(f"{folder}/{d}")[1]
+    ]
 
 
 @pytest.fixture
@@ -107,6 +133,30 @@ class TestUpload:
         assert version.encoding.lower() in {"gbk", "gb18030"}
         assert version.masked_sample[0]["port"] == "青岛"
 
+    @pytest.mark.parametrize("case", sorted(ACCEPTED))
+    def test_accepted_encodings_are_read_correctly(self, uploaded, case):
+        content, codec = ACCEPTED[case]
+        version = uploaded(DataProductFactory(), content)
+        assert version.encoding == codec
+        assert [column["name"] for column in version.columns] == ["日期", "港口"]
+        assert version.masked_sample[0] == {"日期": "2026-11-01", "港口": "青岛"}
+
+    @pytest.mark.parametrize("case", sorted(REFUSED))
+    def test_wrong_encoding_is_refused_before_storing(self, case):
+        content, looks_like = REFUSED[case]
+        product = DataProductFactory()
+        with pytest.raises(ValidationError) as exc:
+            services.version_upload(
+                product=product, by=owner_of(product.organization), upload=csv_upload(content, "port.csv")
+            )
+        error = exc.value.error_dict["file"][0]
+        assert error.code == "encoding"
+        message = exc.value.message_dict["file"][0]
+        assert looks_like in message and "save the file as UTF-8" in message
+        assert not ProductVersion.objects.exists()
+        assert stored_files(product) == []
+        assert not AuditEvent.objects.filter(action="productversion.uploaded").exists()
+
     @pytest.mark.parametrize(
         ("content", "name", "code"),
         [
@@ -145,7 +195,10 @@ class TestUpload:
         [
             (b"a,b\n", "no_rows", None),
             (b"a,b\n1,2\n3,4\n5,6,7\n8,9\n", "malformed", 4),
+            # the upload check and the profiler judge the first 4 MiB; bytes past them break UTF-8
+            (invalid_after_the_sample(), "encoding", None),
         ],
+        ids=["header_only", "ragged", "encoding_past_the_sample"],
     )
     def test_unusable_files_leave_no_version_or_file(self, uploaded, content, code, line):
         product = DataProductFactory()
@@ -156,6 +209,7 @@ class TestUpload:
         assert product.upload_error["line"] == line
         assert not ProductVersion.objects.exists()
         assert not default_storage.exists(f"private/products/{product.organization_id}/{product.pk}/v1/port.csv")
+        assert stored_files(product) == []
 
     def test_storage_is_cleaned_when_the_database_write_fails(self, monkeypatch):
         product = DataProductFactory()
@@ -271,6 +325,135 @@ class TestNegativeList:
         outcome = {r["code"]: r["outcome"] for r in product.rule_results}
         assert outcome["level4-sandbox-only"] == "restrict"
         assert product.sandbox_only
+
+    def test_custom_rule_by_sector_alone(self, uploaded):
+        NegativeListRule.objects.create(
+            code="no-healthcare", name="No healthcare data yet", message="Healthcare data waits for the new rules.",
+            sector="healthcare",
+        )  # fmt: skip
+        other = DataProductFactory(sector="marine")
+        uploaded(other)
+        assert services.product_submit(product=other, by=owner_of(other.organization)).status == "submitted"
+
+        product = DataProductFactory(sector="healthcare")
+        uploaded(product)
+        with pytest.raises(services.NegativeListViolation) as exc:
+            services.product_submit(product=product, by=owner_of(product.organization))
+        assert [(r.code, r.name) for r in exc.value.results] == [("no-healthcare", "No healthcare data yet")]
+        assert "Healthcare data waits for the new rules." in str(exc.value.message)
+        assert DataProduct.objects.get(pk=product.pk).status == ProductStatus.DRAFT
+
+    def test_custom_rule_by_pii_kind_alone(self, uploaded):
+        NegativeListRule.objects.create(
+            code="no-mobiles", name="No mobile numbers", message="Mobile numbers are not traded, even masked.",
+            pii_kind="mobile",
+        )  # fmt: skip
+        clean = DataProductFactory()
+        uploaded(clean)  # no personal information in the file
+        assert services.product_submit(product=clean, by=owner_of(clean.organization)).status == "submitted"
+
+        deidentified = {"has_personal_info": True, "deidentification_note": "Masked to 138****0001."}
+        product = DataProductFactory(**deidentified)
+        uploaded(product, CSV)  # names and mobile numbers, in any sector
+        with pytest.raises(services.NegativeListViolation) as exc:
+            services.product_submit(product=product, by=owner_of(product.organization))
+        assert [r.code for r in exc.value.results] == ["no-mobiles"]  # the built-in PII rule passes
+        assert DataProduct.objects.get(pk=product.pk).status == ProductStatus.DRAFT
+
+    def test_inactive_custom_rule_is_not_checked(self, uploaded):
+        NegativeListRule.objects.create(code="off", name="Off", message="m", sector="marine", active=False)
+        product = DataProductFactory(sector="marine")
+        uploaded(product)
+        product = services.product_submit(product=product, by=owner_of(product.organization))
+        assert "off" not in {r["code"] for r in product.rule_results}
+
+
+class TestColumnRules:
+    RULES = {"date": {"type": "date"}, "port": {"type": "text", "pattern": "[A-Z][a-z]+"}}
+
+    def test_declared_columns_with_bad_values_lower_validity_and_are_named(self, uploaded):
+        product = DataProductFactory(column_rules=self.RULES)
+        version = uploaded(product, BAD_DATES_CSV)
+        columns = {column["name"]: column for column in version.columns}
+        assert (columns["date"]["declared_type"], columns["date"]["invalid_count"]) == ("date", 2)
+        assert (columns["port"]["pattern"], columns["port"]["invalid_count"]) == ("[A-Z][a-z]+", 1)
+        assert columns["tons"]["invalid_count"] == 0  # undeclared: valid
+        assert version.quality["validity"] == 90.0  # 30 values, 3 do not fit
+        assert version.quality_score < 100
+        assert version.profile["column_rules"] == {**self.RULES, "date": {"type": "date", "pattern": ""}}
+
+    def test_without_rules_validity_is_100(self, uploaded):
+        version = uploaded(DataProductFactory(), BAD_DATES_CSV)
+        assert version.quality["validity"] == 100.0
+        assert version.profile["column_rules"] == {}
+
+    def test_rules_are_normalised(self):
+        product = DataProductFactory(
+            column_rules={" day ": {"type": "Timestamp"}, "code": {"type": "text", "pattern": r"\d{4}"}}
+        )
+        assert product.column_rules == {
+            "day": {"type": "datetime", "pattern": ""},
+            "code": {"type": "text", "pattern": r"\d{4}"},
+        }
+
+    @pytest.mark.parametrize(
+        ("rules", "named"),
+        [
+            ({"amount": {"type": "money"}}, "amount"),
+            ({"amount": {}}, "amount"),
+            ({"code": {"type": "text", "pattern": "(?=AB)\\d+"}}, "code"),  # look-ahead: not in RE2
+            ({"code": {"type": "text", "pattern": "[A-Z"}}, "code"),
+            ({"code": {"type": "text", "pattern": "x" * 301}}, "code"),
+            ({"code": {"type": "text", "colour": "red"}}, "code"),
+            ({"code": "text"}, "code"),
+            ({"   ": {"type": "text"}}, "“”"),
+            ({"a\tb": {"type": "text"}}, "a\tb"),
+            ({f"c{i}": {"type": "text"} for i in range(201)}, "200"),
+            (["date", "date"], "object"),
+        ],
+    )
+    def test_bad_rules_are_field_errors(self, org, rules, named):
+        with pytest.raises(ValidationError) as exc:
+            DataProductFactory(organization=org, column_rules=rules)
+        messages = exc.value.message_dict["column_rules"]
+        assert any(named in message for message in messages), messages
+        assert not DataProduct.objects.exists()
+
+    def test_every_bad_column_is_named(self, org):
+        with pytest.raises(ValidationError) as exc:
+            DataProductFactory(
+                organization=org, column_rules={"a": {"type": "x"}, "b": {"type": "text", "pattern": "("}}
+            )
+        messages = exc.value.message_dict["column_rules"]
+        assert len(messages) == 2 and "“a”" in messages[0] and "“b”" in messages[1]
+
+    def test_profiled_versions_keep_their_scores_and_new_uploads_use_the_rules(self, uploaded):
+        product = DataProductFactory()
+        first = uploaded(product, BAD_DATES_CSV)
+        owner = owner_of(product.organization)
+        services.product_update(product=product, by=owner, column_rules=self.RULES)
+        event = AuditEvent.objects.for_object(product).filter(action="dataproduct.updated").get()
+        assert event.data["fields"] == ["column_rules"]
+
+        second = uploaded(DataProduct.objects.get(pk=product.pk), BAD_DATES_CSV)
+
+        assert ProductVersion.objects.get(pk=first.pk).quality["validity"] == 100.0
+        assert second.quality["validity"] == 90.0
+
+    def test_omitted_rules_stay_and_registered_rules_are_frozen(self, submitted, regulator):
+        owner = owner_of(submitted.organization)
+        services.product_request_changes(product=submitted, by=regulator, reason="Declare the date column.")
+        services.product_update(product=submitted, by=owner, column_rules={"date": {"type": "date"}})
+        services.product_update(product=submitted, by=owner, summary="Same rules.")
+        assert DataProduct.objects.get(pk=submitted.pk).column_rules == {"date": {"type": "date", "pattern": ""}}
+        services.product_submit(product=submitted, by=owner)
+        services.product_approve(product=submitted, by=regulator, reason="ok")
+        with pytest.raises(services.ProductNotEditable):
+            services.product_update(product=submitted, by=owner, column_rules={})
+
+    def test_rules_are_not_part_of_the_certificate(self, submitted, regulator):
+        cert = services.product_approve(product=submitted, by=regulator, reason="ok")
+        assert "column_rules" not in cert.payload  # certificates issued before the rules existed still verify
 
 
 class TestChangeRegistration:

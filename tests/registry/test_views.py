@@ -8,9 +8,11 @@ import pytest
 from django.conf import settings
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.contrib.sessions.middleware import SessionMiddleware
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.http import QueryDict
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
@@ -24,12 +26,23 @@ from registry.models import DataProduct, NegativeListRule, ProductVersion, Suppo
 from tests.factories import OrganizationFactory, member
 from tests.factories.accounts import owner_of
 from tests.factories.registry import CSV, DataProductFactory, csv_upload, upload_version
+from tests.registry.encodings import ACCEPTED, REFUSED, invalid_after_the_sample
 
 pytestmark = pytest.mark.django_db
 
 CLEAN_CSV = ("date,port,tons\n" + "".join(f"2026-11-{d:02d},Qingdao,{1000 + d}\n" for d in range(1, 11))).encode()
 XSS = "<script>alert(1)</script>"
 ESCAPED_XSS = "&lt;script&gt;alert(1)&lt;/script&gt;"
+# A URL path segment holds no "/": markup without one, for the certificate number in the path
+PATH_XSS = "<svg onload=alert(1)>"
+ESCAPED_PATH_XSS = "&lt;svg onload=alert(1)&gt;"
+# two of the ten dates are not dates, one port breaks the pattern [A-Z][a-z]+
+BAD_DATES_CSV = (
+    CLEAN_CSV.replace(b"2026-11-03", b"2026-11-31")
+    .replace(b"2026-11-07", b"soon")
+    .replace(b"2026-11-09,Qingdao", b"2026-11-09,qingdao")
+)
+RULES = {"date": {"type": "date", "pattern": ""}, "port": {"type": "text", "pattern": "[A-Z][a-z]+"}}
 
 
 def product_data(**overrides) -> dict:
@@ -109,6 +122,24 @@ def registered(product, profiled, regulator):
 
 def page(response) -> str:
     return response.content.decode()
+
+
+def section(html: str, element_id: str, end: str = "</section>") -> str:
+    """The HTML of the page's element with this id, up to `end` (to check what one part of a page says)."""
+    return html.split(f'id="{element_id}"', 1)[1].split(end, 1)[0]
+
+
+def rules_data(*rows: tuple[str, str, str], initial: int = 0) -> dict:
+    """The column-rule formset of the product form: one (column, type, pattern) per row."""
+    data = {
+        "rules-TOTAL_FORMS": str(len(rows)),
+        "rules-INITIAL_FORMS": str(initial),
+        "rules-MIN_NUM_FORMS": "0",
+        "rules-MAX_NUM_FORMS": "200",
+    }
+    for index, (column, type_, pattern) in enumerate(rows):
+        data |= {f"rules-{index}-column": column, f"rules-{index}-type": type_, f"rules-{index}-pattern": pattern}
+    return data
 
 
 def messages_of(response) -> list[str]:
@@ -204,7 +235,7 @@ class TestProductForm:
             assert f'name="{name}"' in html, name
         grouped = {name for *_, names in ProductForm.FIELDSETS for name in names}
         assert grouped == {*services.PRODUCT_FIELDS, "tags"}
-        assert html.count('<fieldset class="form-fieldset"') == len(ProductForm.FIELDSETS)
+        assert html.count('<fieldset class="form-fieldset') == len(ProductForm.FIELDSETS) + 1  # + column rules
         assert "Important data" in html and "Level 4" in html  # the inline help on classification and levels
 
     def test_creates_a_draft_and_goes_to_its_page(self, signed_in, org):
@@ -249,7 +280,7 @@ class TestProductForm:
         assert "tags" in response.context["form"].errors
         assert not DataProduct.objects.exists()
 
-    def test_html_in_the_title_is_escaped_everywhere(self, signed_in, org, post_upload):
+    def test_html_in_the_title_is_escaped_everywhere(self, signed_in, org, post_upload, regulator):
         signed_in.post(self.url, product_data(title=XSS))
         product = DataProduct.objects.get()
         post_upload(product)
@@ -265,6 +296,18 @@ class TestProductForm:
             html = page(signed_in.get(url))
             assert XSS not in html, url
             assert ESCAPED_XSS in html, url
+
+        # the public certificate pages, for anyone: the registered title, and what a visitor types
+        services.product_submit(product=product, by=owner_of(org))
+        certificate = services.product_approve(product=product, by=regulator, reason="Complete and lawful.")
+        anonymous = Client()
+        public = page(anonymous.get(reverse("registry:certificate_verify", args=[certificate.number])))
+        assert XSS not in public and ESCAPED_XSS in public
+        typed = page(anonymous.get(reverse("registry:certificate_lookup"), {"number": XSS}))  # too long: re-shown
+        assert XSS not in typed and ESCAPED_XSS in typed
+        unknown = anonymous.get(reverse("registry:certificate_verify", args=[PATH_XSS]))
+        assert unknown.status_code == 404
+        assert PATH_XSS not in page(unknown) and ESCAPED_PATH_XSS in page(unknown)
 
     def test_viewer_cannot_open_or_post_the_form(self, client, org):
         client.force_login(member(org, Role.VIEWER))
@@ -320,6 +363,122 @@ class TestProductEdit:
         assert signed_in.post(reverse("registry:product_edit", args=[theirs.pk]), product_data()).status_code == 404
 
 
+# --- column rules -----------------------------------------------------------------------------------------------
+
+
+class TestColumnRules:
+    url = reverse("registry:product_create")
+
+    def test_form_offers_rule_rows_with_help_and_examples(self, signed_in):
+        html = page(signed_in.get(self.url))
+        rules = section(html, "fieldset-column-rules", end="</fieldset>")
+        assert 'name="rules-TOTAL_FORMS"' in html
+        assert all(f'name="rules-{i}-column"' in rules for i in range(3))
+        assert 'name="rules-__prefix__-column"' in rules  # the row the "Add a column" button copies
+        assert "validity" in rules and r"[A-Z]{2}\d{6}" in rules and "2026年11月30日" in rules
+        assert 'value="datetime">Date and time (timestamp)' in rules
+        assert "data-rule-add" in rules and "js/registry.js" in html
+        assert 'href="#fieldset-column-rules"' in html
+
+    def test_creates_a_draft_with_column_rules(self, signed_in):
+        rows = (("date", "date", ""), ("port", "text", "[A-Z][a-z]+"), ("", "", ""))
+
+        response = signed_in.post(self.url, product_data() | rules_data(*rows))
+
+        assert response.status_code == 302
+        assert DataProduct.objects.get().column_rules == RULES
+
+    @pytest.mark.parametrize(
+        ("row", "field", "text"),
+        [
+            (("date", "", ""), "type", "Choose what the column holds."),
+            (("", "date", ""), "column", "Name the column"),
+            (("code", "text", "(?=AB)\\d+"), "pattern", "Not a regular expression the profiler can use"),
+            (("code", "text", "[A-Z"), "pattern", "missing ]"),
+            (("code", "money", ""), "type", "Select a valid choice."),
+            (("c" * 201, "text", ""), "column", "at most 200 characters"),
+        ],
+    )
+    def test_bad_rule_is_an_error_on_its_row(self, signed_in, row, field, text):
+        response = signed_in.post(self.url, product_data() | rules_data(("port", "text", ""), row))
+
+        assert response.status_code == 200
+        errors = response.context["form"].rules.errors
+        assert errors[0] == {}
+        assert any(text in message for message in errors[1][field]), errors
+        assert text.split("“")[0] in page(response)
+        assert not DataProduct.objects.exists()
+
+    def test_a_column_has_one_rule(self, signed_in):
+        response = signed_in.post(self.url, product_data() | rules_data(("date", "date", ""), ("date", "text", "")))
+
+        assert response.status_code == 200
+        assert "Each column has one rule; these have several: date" in page(response)
+        assert not DataProduct.objects.exists()
+
+    def test_edit_offers_the_profiled_columns_and_keeps_the_rules(self, signed_in, org, profiled):
+        product = DataProductFactory(organization=org, column_rules=RULES)
+        profiled(product)
+        url = reverse("registry:product_edit", args=[product.pk])
+
+        html = page(signed_in.get(url))
+
+        assert '<datalist id="profiled-columns">' in html
+        assert all(f'<option value="{name}">' in html for name in ("date", "port", "tons"))
+        assert 'list="profiled-columns"' in html
+        assert "Columns of version 1" in html
+        assert 'name="rules-0-column" value="date"' in html and 'value="[A-Z][a-z]+"' in html
+        assert 'name="rules-4-column"' in html and 'name="rules-5-column"' not in html  # two rules, three empty
+
+        # a post without the rules (an older page) leaves them; emptying every row removes them
+        assert signed_in.post(url, product_data(title="Renamed")).status_code == 302
+        assert DataProduct.objects.get(pk=product.pk).column_rules == RULES
+        assert signed_in.post(url, product_data() | rules_data(("", "", ""), initial=2)).status_code == 302
+        assert DataProduct.objects.get(pk=product.pk).column_rules == {}
+
+    def test_product_page_lists_the_rules(self, signed_in, org):
+        product = DataProductFactory(organization=org, column_rules=RULES)
+        html = section(page(signed_in.get(reverse("registry:product_detail", args=[product.pk]))), "about-title")
+        assert "<li><code>date</code>: Date</li>" in html
+        assert "<li><code>port</code>: Text · matches <code>[A-Z][a-z]+</code></li>" in html
+        assert "None declared" in page(
+            signed_in.get(reverse("registry:product_detail", args=[DataProductFactory(organization=org).pk]))
+        )
+
+    def test_create_form_has_no_column_suggestions(self, signed_in):
+        assert "<datalist" not in page(signed_in.get(self.url))
+
+    def test_version_page_shows_what_failed_without_any_value(self, signed_in, org, post_upload):
+        product = DataProductFactory(organization=org, column_rules={**RULES, "berth": {"type": "integer"}})
+        response = post_upload(product, BAD_DATES_CSV)
+
+        html = page(signed_in.get(response.url))
+        validity = section(html, "validity")
+
+        assert "2 declared columns have values that do not fit their rules:" in validity
+        assert "<strong>date</strong>, <strong>port</strong>" in validity
+        assert validity.count('class="validity-fail"') == 2
+        assert ">Date<" in validity and "<code>[A-Z][a-z]+</code>" in validity
+        assert ">20.0%<" in validity and ">10.0%<" in validity
+        assert "<code>berth</code>" in validity  # declared, not in the file
+        for raw in ("2026-11-31", "soon", "qingdao"):
+            assert raw not in validity
+        assert reverse("registry:product_edit", args=[product.pk]) + "#fieldset-column-rules" in validity
+        version = ProductVersion.objects.get()
+        assert version.quality["validity"] == 90.0
+        assert re.search(r'quality-row-validity">\s*<span class="quality-label">Validity</span>', html)
+
+    def test_version_page_without_rules_says_how_to_declare_them(self, signed_in, product, post_upload):
+        response = post_upload(product, BAD_DATES_CSV)
+
+        validity = section(page(signed_in.get(response.url)), "validity")
+
+        assert "No column rules were declared" in validity
+        assert "Edit the column rules" in validity
+        services.product_update(product=product, by=owner_of(product.organization), column_rules=RULES)
+        assert "have changed since this version was profiled" in page(signed_in.get(response.url))
+
+
 # --- the product page ---------------------------------------------------------------------------------------------
 
 
@@ -351,6 +510,14 @@ class TestProductPage:
 
         assert "Reason given by the regulator:" in html
         assert "Attach the port authority &lt;licence&gt;." in html
+
+    def test_registered_shows_the_approval_then_the_reinstatement_reason(self, signed_in, registered, regulator):
+        product, _ = registered
+        url = reverse("registry:product_detail", args=[product.pk])
+        assert "Complete and lawful." in section(page(signed_in.get(url)), "status-title")
+        services.product_suspend(product=product, by=regulator, reason="Complaint under investigation.")
+        services.product_reinstate(product=product, by=regulator, reason="The complaint was unfounded.")
+        assert "The complaint was unfounded." in section(page(signed_in.get(url)), "status-title")
 
     def test_suspended_shows_reason(self, signed_in, registered, regulator):
         product, _ = registered
@@ -442,6 +609,40 @@ class TestUpload:
         assert as_json.json()["code"] == code
         assert text in as_json.json()["fields"]["file"][0]
         assert not ProductVersion.objects.exists()
+
+    @pytest.mark.parametrize("case", sorted(REFUSED))
+    def test_wrong_encoding_is_refused_before_storing(self, product, post_upload, case):
+        content, looks_like = REFUSED[case]
+
+        response = post_upload(product, content)
+
+        assert response.status_code == 200
+        [error] = response.context["form"].errors["file"]
+        assert looks_like in error and "save the file as UTF-8" in error
+        assert looks_like in page(response)
+        as_json = post_upload(product, content, HTTP_ACCEPT="application/json")
+        assert as_json.status_code == 400
+        assert as_json.json()["code"] == "encoding"
+        assert looks_like in as_json.json()["fields"]["file"][0]
+        assert not ProductVersion.objects.exists()
+        assert not default_storage.exists(f"private/products/{product.organization_id}/{product.pk}")
+
+    def test_utf16_with_a_byte_order_mark_is_read(self, signed_in, product, post_upload):
+        response = post_upload(product, ACCEPTED["utf_16_le"][0])
+
+        html = page(signed_in.get(response.url))
+        assert "utf-16" in html
+        assert "港口" in html and "青岛" in html
+
+    def test_encoding_broken_past_the_sample_leaves_no_version_and_says_why(self, signed_in, product, post_upload):
+        response = post_upload(product, invalid_after_the_sample())
+
+        assert response.status_code == 302
+        assert not ProductVersion.objects.exists()
+        assert not default_storage.exists(f"private/products/{product.organization_id}/{product.pk}/v1/port.csv")
+        html = page(signed_in.get(reverse("registry:product_detail", args=[product.pk])))
+        assert "The last upload was refused" in html
+        assert "The text is not in an accepted encoding" in html
 
     @pytest.mark.parametrize("name", ["../x.csv", "..\\x.csv", "data/x.csv"])
     def test_path_parts_in_the_name(self, rf, owner, product, name):

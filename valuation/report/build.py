@@ -45,8 +45,8 @@ def _disclaimer(accredited: bool) -> str:
             "data-asset valuation (2023) and the inputs shown; it is not an appraisal opinion and has not been "
             "reviewed by an accredited appraiser."
         )
-    advice = _("It is not investment advice.")
-    return f"{text} {advice}"
+    # The two sentences as one translatable text, so each language joins them its own way (no space in Chinese).
+    return _("%(text)s It is not investment advice.") % {"text": text}
 
 
 def valuation_report(valuation: Valuation) -> Report:

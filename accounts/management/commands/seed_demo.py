@@ -10,15 +10,15 @@ from django.test.utils import override_settings
 from django.utils.module_loading import module_has_submodule
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import services
+from accounts import access_services, services
 from accounts.choices import VerificationStatus
 from accounts.demo import DEMO_DOMAIN, DEMO_LICENCE_PDF, DEMO_ORGS, DEMO_PASSWORD, DEMO_TOTP_KEY, DemoOrg
 from accounts.models import Membership, Organization, User
 from core.identifiers import credit_code_check_char
 
 
-def demo_credit_code(org_code: str) -> str:
-    body = f"91370200{org_code}"
+def demo_credit_code(org_code: str, region: str = "370200") -> str:
+    body = f"91{region}{org_code}"
     return body + credit_code_check_char(body)
 
 
@@ -69,10 +69,12 @@ class Command(BaseCommand):
     def _superuser(self) -> User:
         email = f"admin@{DEMO_DOMAIN}"
         user = User.objects.filter(email=email).first()
-        return user or User.objects.create_superuser(email, DEMO_PASSWORD, full_name="Platform administrator")
+        return user or access_services.superuser_create(
+            email=email, password=DEMO_PASSWORD, full_name="Platform administrator"
+        )
 
     def _organization(self, spec: DemoOrg, *, decider: User | None) -> Organization:
-        code = demo_credit_code(spec.org_code)
+        code = demo_credit_code(spec.org_code, spec.region)
         org = Organization.objects.filter(credit_code=code).first()
         if org is not None:
             return org
@@ -105,7 +107,9 @@ class Command(BaseCommand):
 
     def _totp(self, user: User) -> None:
         if not TOTPDevice.objects.filter(user=user).exists():
-            TOTPDevice.objects.create(user=user, name="Demo authenticator", key=DEMO_TOTP_KEY, confirmed=True)
+            access_services.totp_device_create(
+                user=user, name="Demo authenticator", by=None, confirmed=True, key=DEMO_TOTP_KEY
+            )
 
     def _print_logins(self) -> None:
         w = self.stdout.write

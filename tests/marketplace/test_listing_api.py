@@ -1,0 +1,258 @@
+"""The listings API: the catalogue, a listing's detail, and merchants' writes; scopes, visibility, errors."""
+
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.choices import ApiKeyScope, Role
+from marketplace.api.listings import CatalogueListingSerializer, ListingSummaryFields
+from marketplace.choices import ListingStatus
+from marketplace.filters import ListingFilter
+from marketplace.models import Listing, PricePlan
+from marketplace.services import listings
+from tests.api import assert_error, signed_in, with_key
+from tests.factories import ApiKeyFactory, OrganizationFactory, member
+from tests.factories.accounts import owner_of
+from tests.factories.marketplace import draft_listing, plan_fields, published_listing, registered_product
+from tests.factories.registry import CSV, DataProductFactory
+from tests.factories.valuation import valuation_of
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1/listings/"
+RAW_MOBILE, MASKED_MOBILE = "13812340001", "138****0001"
+
+
+@pytest.fixture
+def write_client(org) -> APIClient:
+    return with_key(ApiKeyFactory(organization=org, scope=ApiKeyScope.WRITE)[1])
+
+
+@pytest.fixture
+def read_client(org) -> APIClient:
+    return with_key(ApiKeyFactory(organization=org, scope=ApiKeyScope.READ)[1])
+
+
+@pytest.fixture
+def buyer_client() -> APIClient:
+    return signed_in(owner_of(OrganizationFactory()))
+
+
+@pytest.fixture
+def product(org):
+    return registered_product(org)
+
+
+def titles(response) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [item["title"] for item in response.json()["results"]]
+
+
+# --- the catalogue ----------------------------------------------------------------------------------------------
+
+
+def test_the_catalogue_needs_credentials(api_client):
+    assert_error(api_client.get(API), 401, "not_authenticated")
+
+
+def test_the_catalogue_lists_published_listings_in_pages(buyer_client, product):
+    published_listing(product, title="Published")
+    draft_listing(registered_product(), title="A draft")
+    response = buyer_client.get(API)
+    body = response.json()
+    assert titles(response) == ["Published"]
+    assert body["count"] == 1 and body["next"] is None and body["capped"] is False
+    item = body["results"][0]
+    assert item["organization"]["name"] == product.organization.name
+    assert item["product"]["sector"] == "marine" and item["plan_kinds"] == ["licence"]
+    assert item["min_price"] == "5000.00" and item["review_count"] == 0 and item["rating_average"] is None
+
+
+def test_search_filters_and_sorting(buyer_client, product):
+    published_listing(product, title="Qingdao port throughput", plans=[plan_fields(price=Decimal("900"))])
+    published_listing(
+        registered_product(title="医院床位占用", summary="每日床位。", sector="healthcare"),
+        plans=[plan_fields("subscription", price=Decimal("100"))],
+    )
+    assert titles(buyer_client.get(API, {"q": "床位"})) == ["医院床位占用"]
+    assert titles(buyer_client.get(API, {"q": "Throughput"})) == ["Qingdao port throughput"]
+    assert titles(buyer_client.get(API, {"sector": "healthcare"})) == ["医院床位占用"]
+    assert titles(buyer_client.get(API, {"plan_kind": "licence"})) == ["Qingdao port throughput"]
+    assert titles(buyer_client.get(API, {"merchant": product.organization_id})) == ["Qingdao port throughput"]
+    assert titles(buyer_client.get(API, {"price_max": "500"})) == ["医院床位占用"]
+    assert titles(buyer_client.get(API, {"ordering": "price"})) == ["医院床位占用", "Qingdao port throughput"]
+    assert titles(buyer_client.get(API, {"ordering": "-price"})) == ["Qingdao port throughput", "医院床位占用"]
+
+
+def test_bad_filters_are_400_with_the_fields(buyer_client):
+    body = assert_error(buyer_client.get(API, {"quality_min": "101", "ordering": "cheapest"}), 400, "invalid")
+    assert set(body["fields"]) == {"quality_min", "ordering"}
+
+
+def test_own_lists_the_organisations_listings_in_any_state(write_client, product):
+    draft_listing(product, title="Our draft")
+    published_listing(registered_product(), title="Theirs")
+    assert titles(write_client.get(API, {"own": "true"})) == ["Our draft"]
+    assert titles(write_client.get(API)) == ["Theirs"]
+
+
+def test_pages_and_page_size(buyer_client):
+    product = registered_product()
+    for n in range(3):
+        listings.listing_create(product=product, by=owner_of(product.organization), permitted_purposes="x",
+                                title=f"L{n}")  # fmt: skip
+    Listing.objects.update(status=ListingStatus.PUBLISHED)
+    first = buyer_client.get(API, {"page_size": 2}).json()
+    assert first["count"] == 3 and len(first["results"]) == 2 and "page=2" in first["next"]
+    assert len(buyer_client.get(API, {"page_size": 2, "page": 2}).json()["results"]) == 1
+    assert_error(buyer_client.get(API, {"page": 9}), 404, "not_found")
+
+
+def test_the_query_count_is_flat(buyer_client, django_assert_max_num_queries):
+    published_listing(registered_product())
+    with django_assert_max_num_queries(8) as first:
+        buyer_client.get(API, {"q": "tons"})
+    for _ in range(4):
+        published_listing(registered_product(), plans=[plan_fields(), plan_fields("sandbox")])
+    with django_assert_max_num_queries(len(first.captured_queries)):
+        assert len(buyer_client.get(API, {"q": "tons"}).json()["results"]) == 5
+    with django_assert_max_num_queries(len(first.captured_queries)):
+        buyer_client.get(API, {"sector": "marine", "ordering": "quality"})
+
+
+def test_the_fast_catalogue_serializer_says_what_the_declared_fields_say(product):
+    published_listing(product)
+    published_listing(registered_product(), plans=[plan_fields("metered_api"), plan_fields("sandbox")])
+    results = ListingFilter({}, queryset=Listing.objects.all()).qs
+    from marketplace.filters import CatalogueResults
+
+    page = CatalogueResults(results)[0:10]
+    assert CatalogueListingSerializer(page, many=True).data == ListingSummaryFields(page, many=True).data
+
+
+# --- a listing ----------------------------------------------------------------------------------------------------
+
+
+def test_the_detail_has_plans_terms_quality_certificate_valuation_and_sample(
+    buyer_client, django_capture_on_commit_callbacks
+):
+    product = registered_product(content=CSV, has_personal_info=True, deidentification_note="Mobiles masked.")
+    listing = published_listing(product, plans=[plan_fields(), plan_fields("subscription", price=Decimal("90"))])
+    with django_capture_on_commit_callbacks(execute=True):
+        valuation_of(product)
+    response = buyer_client.get(f"{API}{listing.pk}/")
+    assert response.status_code == 200
+    body = response.json()
+    assert [plan["kind"] for plan in body["plans"]] == ["licence", "subscription"]
+    assert (
+        body["terms"]["permitted_purposes"] == listing.permitted_purposes and body["terms"]["territory"] == "mainland"
+    )
+    assert body["quality"]["overall"] is not None and body["row_count"] == 20
+    assert {"name": "手机", "type": body["columns"][5]["type"]} in body["columns"]
+    assert body["certificate_number"] == product.certificates.get().number
+    assert body["valuation"]["accredited"] is False and body["valuation"]["performer"] == product.organization.name
+    assert body["masked_sample"]["columns"][5] == "手机"
+    assert MASKED_MOBILE in response.content.decode() and RAW_MOBILE not in response.content.decode()
+    assert body["rating_average"] is None and body["review_count"] == 0
+
+
+def test_another_organisations_draft_is_a_404_the_own_one_is_not(buyer_client, write_client, product):
+    listing = draft_listing(product)
+    assert_error(buyer_client.get(f"{API}{listing.pk}/"), 404, "not_found")
+    assert write_client.get(f"{API}{listing.pk}/").json()["status"] == "draft"
+    assert buyer_client.get(f"{API}nope/").status_code == 404
+
+
+def test_the_merchant_sees_withdrawn_plans_buyers_do_not(buyer_client, write_client, product):
+    listing = published_listing(product, plans=[plan_fields(), plan_fields("sandbox")])
+    listings.plan_withdraw(plan=listing.plans.get(kind="sandbox"), by=owner_of(product.organization))
+    assert [p["kind"] for p in buyer_client.get(f"{API}{listing.pk}/").json()["plans"]] == ["licence"]
+    plans = write_client.get(f"{API}{listing.pk}/").json()["plans"]
+    assert [(p["kind"], p["is_active"]) for p in plans] == [("licence", True), ("sandbox", False)]
+
+
+# --- writes -------------------------------------------------------------------------------------------------------
+
+
+def test_create_a_draft_with_a_write_key(write_client, product):
+    response = write_client.post(API, {"product": product.pk, "permitted_purposes": "Forecasting."}, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["status"] == "draft" and body["title"] == product.title
+    assert body["terms"]["licence_template"] == product.licence_template
+
+
+def test_create_refusals(write_client, read_client, org, product):
+    assert_error(read_client.post(API, {"product": product.pk, "permitted_purposes": "x"}), 403, "insufficient_scope")
+    other = registered_product()
+    assert_error(write_client.post(API, {"product": other.pk, "permitted_purposes": "x"}), 404, "not_found")
+    draft = DataProductFactory(organization=org)
+    body = {"product": draft.pk, "permitted_purposes": "x"}
+    assert_error(write_client.post(API, body, format="json"), 400, "product_not_registered")
+    body = assert_error(write_client.post(API, {"product": product.pk}, format="json"), 400, "invalid")
+    assert set(body["fields"]) == {"permitted_purposes"}
+    unknown = {"product": product.pk, "permitted_purposes": "x", "price": 1}
+    assert set(assert_error(write_client.post(API, unknown, format="json"), 400, "invalid")["fields"]) == {"price"}
+
+
+def test_update_a_draft_but_not_a_listing_under_review(write_client, product):
+    listing = draft_listing(product)
+    response = write_client.patch(f"{API}{listing.pk}/", {"title": "Better", "territory": "city"}, format="json")
+    assert response.status_code == 200 and response.json()["title"] == "Better"
+    listings.listing_submit(listing=listing, by=owner_of(product.organization))
+    assert_error(
+        write_client.patch(f"{API}{listing.pk}/", {"title": "Late"}, format="json"), 409, "listing_not_editable"
+    )
+
+
+def test_add_plans_with_their_kinds_fields(write_client, org):
+    listing = draft_listing(registered_product(org), plans=[])
+    plan = {"kind": "subscription", "name": "Monthly", "price": "10.00"}
+    body = assert_error(write_client.post(f"{API}{listing.pk}/plans/", plan, format="json"), 400, "invalid")
+    assert "billing_period" in body["fields"]
+    response = write_client.post(f"{API}{listing.pk}/plans/", {**plan, "billing_period": "month"}, format="json")
+    assert response.status_code == 201 and response.json()["billing_period"] == "month"
+    level4 = draft_listing(registered_product(org, sensitivity_level=4, classification="important"), plans=[])
+    refused = write_client.post(
+        f"{API}{level4.pk}/plans/", {"kind": "licence", "name": "x", "price": "1"}, format="json"
+    )
+    assert "kind" in assert_error(refused, 400, "invalid")["fields"]
+
+
+def test_withdraw_a_plan(write_client, product):
+    listing = published_listing(product)
+    plan = listing.plans.get()
+    response = write_client.post(f"{API}{listing.pk}/plans/{plan.pk}/withdraw/")
+    assert response.status_code == 200 and response.json()["is_active"] is False
+    other = published_listing(registered_product())
+    assert_error(write_client.post(f"{API}{listing.pk}/plans/{other.plans.get().pk}/withdraw/"), 404, "not_found")
+
+
+def test_submit_records_the_calling_address(write_client, product):
+    listing = draft_listing(product)
+    response = write_client.post(f"{API}{listing.pk}/submit/", REMOTE_ADDR="198.51.100.4")
+    assert response.status_code == 200 and response.json()["status"] == "pending_review"
+    listing.refresh_from_db()
+    assert listing.offer_signed_ip == "198.51.100.4"
+    assert_error(write_client.post(f"{API}{listing.pk}/submit/"), 409, "invalid_transition")
+    empty = draft_listing(registered_product(product.organization), plans=[])
+    assert_error(write_client.post(f"{API}{empty.pk}/submit/"), 400, "no_plans")
+
+
+def test_delist_with_a_reason(write_client, product):
+    listing = published_listing(product)
+    assert "reason" in assert_error(write_client.post(f"{API}{listing.pk}/delist/", {}), 400, "invalid")["fields"]
+    response = write_client.post(f"{API}{listing.pk}/delist/", {"reason": "Replaced."}, format="json")
+    assert response.status_code == 200 and response.json()["status"] == "delisted"
+    assert response.json()["status_reason"] == "Replaced."
+
+
+def test_a_viewer_cannot_write_and_an_outsider_gets_404(client, org, product):
+    listing = draft_listing(product)
+    viewer = signed_in(member(org, Role.VIEWER))
+    assert_error(viewer.post(f"{API}{listing.pk}/submit/"), 403, "permission_denied")
+    outsider = signed_in(owner_of(OrganizationFactory()))
+    assert_error(outsider.post(f"{API}{listing.pk}/submit/"), 404, "not_found")
+    assert_error(outsider.patch(f"{API}{listing.pk}/", {"title": "x"}, format="json"), 404, "not_found")
+    assert PricePlan.objects.filter(listing=listing).count() == 1
