@@ -46,6 +46,7 @@ def test_seed_demo_is_idempotent_and_complete(capsys):
     # One seeding is slow (every file is profiled), so the same run answers the questions below.
     _assert_every_sector_kind_capability_and_role()
     _assert_superuser_and_totp_devices_are_in_the_ledger()
+    _assert_demo_trading()
 
 
 def _assert_every_sector_kind_capability_and_role() -> None:
@@ -59,6 +60,18 @@ def _assert_every_sector_kind_capability_and_role() -> None:
     assert [c for c in CAPABILITIES if not enterprises.filter(**{c: True}).exists()] == []
     assert set(Membership.objects.values_list("role", flat=True)) == set(Role.values)
     assert Organization.objects.filter(credit_code__startswith="91370100").exists()  # a Jinan member too
+
+
+def _assert_demo_trading() -> None:
+    """Every merchant's registered product is on the exchange; the demo buyer has traded and asked for data."""
+    from marketplace.models import Contract, Listing, Offer, Review
+
+    registered = DataProduct.objects.filter(status="registered", organization__can_sell=True)
+    assert set(Listing.objects.published().values_list("product", flat=True)) == set(
+        registered.values_list("pk", flat=True)
+    )
+    assert set(Contract.objects.values_list("status", flat=True)) == {"active", "awaiting_payment"}
+    assert Review.objects.exists() and Offer.objects.filter(status="pending").exists()
 
 
 def _assert_superuser_and_totp_devices_are_in_the_ledger() -> None:
