@@ -2,7 +2,6 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.files.base import ContentFile
 from django.urls import reverse
-from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -11,6 +10,7 @@ from accounts.choices import VerificationStatus
 from accounts.models import Organization, User
 from audit.models import AuditEvent
 from audit.services import ledger_verify
+from tests.admin import otp_login
 from tests.factories import OrganizationFactory, member
 from tests.factories.accounts import PASSWORD, owner_of
 
@@ -21,15 +21,6 @@ pytestmark = pytest.mark.django_db
 def regulator():
     org = OrganizationFactory(kind="regulator", can_buy=False)
     return member(org, "admin")
-
-
-def _otp_login(client, user):
-    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-    client.force_login(user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return device
 
 
 @pytest.fixture
@@ -75,7 +66,7 @@ def test_non_regulators_are_kept_out(client, org):
 
 
 def test_regulator_reviews_the_queue_and_verifies_with_a_reason(client, regulator, pending_org):
-    _otp_login(client, regulator)
+    otp_login(client, regulator)
     listing = client.get(reverse("admin:accounts_organization_changelist") + "?status__exact=pending")
     assert pending_org.name in listing.content.decode()
     page = client.get(reverse("admin:accounts_organization_change", args=[pending_org.pk]))
@@ -92,7 +83,7 @@ def test_regulator_reviews_the_queue_and_verifies_with_a_reason(client, regulato
 
 
 def test_bulk_reject_action_asks_for_a_reason(client, regulator, pending_org):
-    _otp_login(client, regulator)
+    otp_login(client, regulator)
     url = reverse("admin:accounts_organization_changelist")
     data = {"action": "decide_reject", "_selected_action": [pending_org.pk]}
     ask = client.post(url, data)
@@ -103,14 +94,14 @@ def test_bulk_reject_action_asks_for_a_reason(client, regulator, pending_org):
 
 
 def test_licence_opens_for_regulators(client, regulator, pending_org):
-    _otp_login(client, regulator)
+    otp_login(client, regulator)
     response = client.get(reverse("admin:accounts_organization_licence", args=[pending_org.pk]))
     assert response.status_code == 200
     assert b"".join(response.streaming_content).startswith(b"%PDF")
 
 
 def test_ledger_is_read_only_in_the_admin(client, regulator, pending_org):
-    _otp_login(client, regulator)
+    otp_login(client, regulator)
     event = AuditEvent.objects.first()
     assert client.get(reverse("admin:audit_auditevent_changelist")).status_code == 200
     page = client.get(reverse("admin:audit_auditevent_change", args=[event.pk]))
@@ -146,7 +137,7 @@ def _events(action):
 
 class TestUserAdmin:
     def test_access_change_is_one_audited_event_and_membership_groups_stay(self, client, superuser, org):
-        _otp_login(client, superuser)
+        otp_login(client, superuser)
         user = member(org, "editor")
         auditors = Group.objects.create(name="Auditors")
         url = reverse("admin:accounts_user_change", args=[user.pk])
@@ -167,7 +158,7 @@ class TestUserAdmin:
         assert ledger_verify().ok
 
     def test_superuser_flag_and_group_removal_are_recorded(self, client, superuser, org):
-        _otp_login(client, superuser)
+        otp_login(client, superuser)
         user = member(org, "viewer")
         auditors = Group.objects.create(name="Auditors")
         user.groups.add(auditors)
@@ -181,7 +172,7 @@ class TestUserAdmin:
         assert user.groups.filter(pk=org.group_id).exists()
 
     def test_saving_without_changes_writes_nothing(self, client, superuser, org):
-        _otp_login(client, superuser)
+        otp_login(client, superuser)
         user = member(org, "viewer")
         before = AuditEvent.objects.count()
         response = client.post(reverse("admin:accounts_user_change", args=[user.pk]), _user_form(user))
@@ -189,7 +180,7 @@ class TestUserAdmin:
         assert AuditEvent.objects.count() == before
 
     def test_password_set_and_disabled_through_the_admin_are_audited(self, client, superuser, org):
-        _otp_login(client, superuser)
+        otp_login(client, superuser)
         user = member(org, "viewer")
         url = reverse("admin:auth_user_password_change", args=[user.pk])
         new = "a-new-long-passphrase-42"
@@ -209,7 +200,7 @@ class TestUserAdmin:
         assert _events("user.password_set").filter(object_id=str(user.pk), data__usable=False).exists()
 
     def test_adding_a_user_is_audited_with_the_administrator_as_actor(self, client, superuser):
-        _otp_login(client, superuser)
+        otp_login(client, superuser)
         data = {"email": "New.Person@example.com", "full_name": "New Person"}
         response = client.post(
             reverse("admin:accounts_user_add"),
@@ -222,7 +213,7 @@ class TestUserAdmin:
         assert event.actor_id == str(superuser.pk)
 
     def test_deleting_users_one_by_one_and_in_bulk_is_audited(self, client, superuser):
-        _otp_login(client, superuser)
+        otp_login(client, superuser)
         first, second, third = (User.objects.create_user(f"u{i}@example.com", PASSWORD) for i in range(3))
 
         client.post(reverse("admin:accounts_user_delete", args=[first.pk]), {"post": "yes"})
@@ -235,7 +226,7 @@ class TestUserAdmin:
         assert ledger_verify().ok
 
     def test_a_regulator_can_look_but_not_change(self, client, regulator, org):
-        _otp_login(client, regulator)
+        otp_login(client, regulator)
         user = owner_of(org)
         url = reverse("admin:accounts_user_change", args=[user.pk])
         assert client.get(url).status_code == 200
@@ -245,7 +236,7 @@ class TestUserAdmin:
 
 class TestGroupAdmin:
     def test_hand_managed_group_create_change_delete_are_audited(self, client, superuser):
-        _otp_login(client, superuser)
+        otp_login(client, superuser)
         view_ledger = Permission.objects.get(codename="view_auditevent")
         view_user = Permission.objects.get(codename="view_user", content_type__app_label="accounts")
 
@@ -266,7 +257,7 @@ class TestGroupAdmin:
         assert deleted.data["name"] == "Auditors"
 
     def test_groups_that_follow_memberships_are_read_only(self, client, superuser, org):
-        _otp_login(client, superuser)
+        otp_login(client, superuser)
         url = reverse("admin:auth_group_change", args=[org.group_id])
         assert client.post(url, {"name": "renamed", "permissions": []}).status_code == 403
         assert client.post(reverse("admin:auth_group_delete", args=[org.group_id]), {"post": "yes"}).status_code == 403
@@ -277,7 +268,7 @@ class TestGroupAdmin:
 
 class TestTOTPDeviceAdmin:
     def test_device_add_change_delete_are_audited_without_the_secret(self, client, superuser, regulator):
-        _otp_login(client, superuser)
+        otp_login(client, superuser)
         fields = {"user": regulator.pk, "name": "phone", "key": "3132333435363738393031323334353637383930"}
         fields |= {"step": 30, "t0": 0, "digits": 6, "tolerance": 1, "drift": 0, "throttling_failure_count": 0}
 

@@ -7,10 +7,10 @@ from audit.models import AuditEvent
 from marketplace.choices import ContractStatus, EntitlementStatus
 from marketplace.models import Contract
 from marketplace.services import contracts
+from tests.admin import otp_login
 from tests.factories import OrganizationFactory, member
 from tests.factories.accounts import owner_of
 from tests.factories.marketplace import PURPOSE, contract_on, published_listing, registered_product
-from tests.registry.test_admin import _otp_login
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def regulator():
 @pytest.fixture
 def console(client, regulator):
     """A client logged into the admin as a regulator with a verified TOTP device."""
-    _otp_login(client, regulator)
+    otp_login(client, regulator)
     return client
 
 
@@ -122,7 +122,7 @@ def test_terminate_as_a_bulk_action(console, listing, active):
 
 
 def test_merchants_cannot_reach_the_contract_console(client, active):
-    _otp_login(client, owner_of(active.merchant))
+    otp_login(client, owner_of(active.merchant))
     response = client.get(_url("change", active.pk))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     assert _decide(client, active, REASON).status_code == 302

@@ -9,10 +9,10 @@ from audit.models import AuditEvent
 from marketplace.choices import ComplaintStatus
 from marketplace.models import Complaint
 from marketplace.services import contracts, demands, feedback
+from tests.admin import otp_login
 from tests.factories import OrganizationFactory, member
 from tests.factories.accounts import owner_of
 from tests.factories.marketplace import contract_on, published_listing, registered_product
-from tests.registry.test_admin import _otp_login
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ REASON = "The merchant re-delivered the file with the missing days."
 
 @pytest.fixture
 def console(client):
-    _otp_login(client, member(OrganizationFactory(kind="regulator", can_buy=False), "admin"))
+    otp_login(client, member(OrganizationFactory(kind="regulator", can_buy=False), "admin"))
     return client
 
 
@@ -42,7 +42,7 @@ def _url(name: str, *args) -> str:
 
 def test_members_cannot_reach_the_queue(client, listing):
     complaint = complaint_on(listing)
-    _otp_login(client, owner_of(complaint.contract.buyer))
+    otp_login(client, owner_of(complaint.contract.buyer))
     for url in (_url("complaint_changelist"), _url("complaint_change", complaint.pk),
                 _url("complaint_decide", complaint.pk, "dismiss")):  # fmt: skip
         response = client.get(url)

@@ -2,13 +2,12 @@
 
 import pytest
 from django.urls import reverse
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEvent
 from marketplace.choices import ListingStatus
 from marketplace.models import Listing
 from marketplace.services import listings
+from tests.admin import otp_login
 from tests.factories import OrganizationFactory, member
 from tests.factories.accounts import owner_of
 from tests.factories.marketplace import draft_listing, published_listing, registered_product
@@ -21,17 +20,9 @@ REASON = "Terms and plans match the registered product."
 RAW_MOBILE, MASKED_MOBILE = "13812340001", "138****0001"
 
 
-def _otp_login(client, user) -> None:
-    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-    client.force_login(user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-
-
 @pytest.fixture
 def console(client):
-    _otp_login(client, member(OrganizationFactory(kind="regulator", can_buy=False), "admin"))
+    otp_login(client, member(OrganizationFactory(kind="regulator", can_buy=False), "admin"))
     return client
 
 
@@ -50,7 +41,7 @@ def decide(client, listing: Listing, verb: str, reason: str = REASON):
 
 def test_a_merchant_cannot_reach_the_queue(client):
     listing = submitted()
-    _otp_login(client, owner_of(listing.organization))
+    otp_login(client, owner_of(listing.organization))
     for url in (CHANGELIST, change_url(listing)):
         response = client.get(url)
         assert response.status_code == 302 and reverse("admin:login") in response["Location"]

@@ -3,13 +3,12 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEvent
 from registry import services
 from registry.choices import ProductStatus
 from registry.models import DataProduct, NegativeListRule, ProductVersion, RegistrationCertificate, VersionStatus
+from tests.admin import otp_login
 from tests.factories import OrganizationFactory, member
 from tests.factories.accounts import owner_of
 from tests.factories.registry import CSV, DataProductFactory, upload_version
@@ -20,14 +19,6 @@ RAW_MOBILE, MASKED_MOBILE = "13812340001", "138****0001"
 REASON = "Checked the legal basis against the supporting documents."
 
 
-def _otp_login(client, user) -> None:
-    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-    client.force_login(user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-
-
 @pytest.fixture
 def regulator():
     return member(OrganizationFactory(kind="regulator", can_buy=False), "admin")
@@ -36,7 +27,7 @@ def regulator():
 @pytest.fixture
 def console(client, regulator):
     """A client logged into the admin as a regulator with a verified TOTP device."""
-    _otp_login(client, regulator)
+    otp_login(client, regulator)
     return client
 
 
@@ -75,7 +66,7 @@ def _decide(client, product, verb: str, reason: str):
 def test_a_merchant_cannot_reach_the_registry_console(client, org, submit):
     # given a merchant with a verified device of their own (not staff, not a regulator)
     product = submit()
-    _otp_login(client, owner_of(org))
+    otp_login(client, owner_of(org))
     # then every registry page sends them to the admin login
     for url in [_url("dataproduct_changelist"), _url("dataproduct_change", product.pk), _url("negativelistrule_add")]:
         response = client.get(url)

@@ -5,12 +5,11 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
 from registry import services as registry_services
 from registry.models import DataProduct
+from tests.admin import otp_login
 from tests.factories import OrganizationFactory, UserFactory, member
 from tests.factories.accounts import PASSWORD, owner_of
 from tests.factories.registry import DataProductFactory, upload_version
@@ -23,14 +22,6 @@ from valuation.models import ComparableTransaction, RevaluationBatch, Valuation
 pytestmark = pytest.mark.django_db
 
 TONS = b"date,tons\n" + b"".join(b"2026-11-%02d,%d\n" % (d, 1000 + d) for d in range(1, 11))
-
-
-def _otp_login(client, user) -> None:
-    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-    client.force_login(user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
 
 
 def _url(name: str, *args) -> str:
@@ -51,7 +42,7 @@ def regulator():
 @pytest.fixture
 def console(client, regulator):
     """A client logged into the admin as a regulator with a verified TOTP device."""
-    _otp_login(client, regulator)
+    otp_login(client, regulator)
     return client
 
 
@@ -77,7 +68,7 @@ def appraiser():
 def test_a_merchant_cannot_reach_the_valuation_console(client, run, product):
     # given a merchant with a verified device of their own (not staff, not a regulator)
     valuation = run(product)
-    _otp_login(client, owner_of(product.organization))
+    otp_login(client, owner_of(product.organization))
     # then every valuation page sends them to the admin login
     for url in [
         _url("valuation_changelist"),
@@ -90,7 +81,7 @@ def test_a_merchant_cannot_reach_the_valuation_console(client, run, product):
 
 def test_staff_without_the_view_permission_is_refused(client, run, product):
     valuation = run(product)
-    _otp_login(client, UserFactory(is_staff=True))
+    otp_login(client, UserFactory(is_staff=True))
     assert client.get(_url("valuation_changelist")).status_code == 403
     assert client.get(_url("valuation_change", valuation.pk)).status_code == 403
 
@@ -210,7 +201,7 @@ def test_queued_and_failed_valuations_show_no_working(console, product):
 def test_nobody_adds_changes_or_deletes_valuations(client, run, product):
     valuation = run(product)
     superuser = User.objects.create_superuser("root@example.com", PASSWORD)
-    _otp_login(client, superuser)
+    otp_login(client, superuser)
     for model in ["valuation", "comparabletransaction", "revaluationbatch"]:
         assert client.get(_url(f"{model}_add")).status_code == 403
     assert client.get(_url("valuation_delete", valuation.pk)).status_code == 403
