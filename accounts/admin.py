@@ -169,7 +169,7 @@ class UserAdmin(ServiceAdminMixin, DjangoUserAdmin):
     search_fields = ["email", "full_name"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
-        (_("Personal info"), {"fields": ["full_name"]}),
+        (_("Personal info"), {"fields": ["full_name", "language"]}),
         (_("Permissions"), {"fields": ["is_active", "is_staff", "is_superuser", "groups", "membership_groups"]}),
         (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
     ]

@@ -3,6 +3,7 @@
 from datetime import datetime, time, timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
@@ -164,6 +165,12 @@ class LicenceUploadForm(ServiceForm):
 
 class OrganizationSwitchForm(ServiceForm):
     organization = forms.IntegerField(label=_("Organisation"), widget=forms.HiddenInput)
+
+
+class LanguageForm(forms.Form):
+    """The language picked in the page header's switch."""
+
+    language = forms.ChoiceField(choices=settings.LANGUAGES)
 
 
 class RoleForm(ServiceForm):

@@ -1,4 +1,4 @@
-"""Users, organisations, memberships, invitations and API keys."""
+"""Users, organisations, memberships, invitations, API keys, and the API's `Idempotency-Key` records."""
 
 from typing import Any, ClassVar
 
@@ -48,6 +48,13 @@ class User(AbstractUser):
     last_name = None
     email = models.EmailField(_("e-mail address"), unique=True)
     full_name = models.CharField(_("full name"), max_length=150)
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("The language of the mail the exchange sends; blank: the site's default."),
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = ["full_name"]
@@ -269,3 +276,28 @@ class ApiKeyPrincipal:
 
     def has_perm(self, perm: str, obj: Any = None) -> bool:
         return False
+
+
+class IdempotencyRecord(models.Model):
+    """A caller's `Idempotency-Key` on an API POST: claimed while the request runs, then its response for replays."""
+
+    # `api_key:<id>` or `user:<id>`: keys are the caller's own, as at Stripe (core.idempotency).
+    principal = models.CharField(_("caller"), max_length=40)
+    key = models.CharField(_("key"), max_length=255)
+    method = models.CharField(_("method"), max_length=10)
+    path = models.CharField(_("path"), max_length=2000)
+    request_hash = models.CharField(_("request SHA-256"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(_("response status"), null=True, blank=True)  # null: still running
+    content_type = models.CharField(_("response content type"), max_length=255, blank=True)
+    body = models.BinaryField(_("response body"), blank=True, default=b"")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        constraints = [
+            models.UniqueConstraint(fields=["principal", "key"], name="idempotency_unique_principal_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.principal} {self.key}"

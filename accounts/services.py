@@ -1,7 +1,6 @@
 """Write operations for users, organisations, memberships, invitations and API keys."""
 
 import hashlib
-import logging
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,9 +10,7 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.core.mail import send_mail
 from django.db import IntegrityError, models, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
@@ -23,11 +20,11 @@ from accounts.choices import ROLE_ACTIONS, SCOPE_ACTIONS, ApiKeyScope, Organizat
 from accounts.models import ApiKey, Invitation, Membership, Organization, User
 from audit.services import audit_record
 from core.errors import DomainError, OrganizationNotVerified, PermissionDeniedError
+from core.mail import send_mail_to
 
 OWNED_OBJECT_ACTIONS = ("view", "change", "delete")
 LICENCE_CONTENT_TYPES = {"application/pdf", "image/png", "image/jpeg"}
 API_KEY_PREFIX = "dbk"
-logger = logging.getLogger(__name__)
 
 
 # --- permissions -----------------------------------------------------------------------------------------------
@@ -282,17 +279,16 @@ def organization_reinstate(*, organization: Organization, by: Any, reason: str) 
 
 
 def _mail_decision(org: Organization) -> None:
-    context = {"organization": org}
-    try:
-        send_mail(
-            subject=_("Databourse: %(org)s is now %(status)s") % {"org": org.name, "status": org.get_status_display()},
-            message=render_to_string("accounts/email/verification_decision.txt", context),
-            from_email=None,
-            recipient_list=[org.contact_email],
-        )
-    except OSError:
-        # The decision stands whether or not the notice could be mailed; the member also sees it on their page.
-        logger.warning("Could not mail the verification decision for organisation %s", org.pk, exc_info=True)
+    # The decision stands whether or not the notice could be mailed; the members also see it on their page. A contact
+    # address that is nobody's account is written to in the owner's language.
+    owners = Membership.objects.filter(organization=org, role=Role.OWNER).order_by("pk")
+    send_mail_to(
+        [org.contact_email],
+        lambda: _("Databourse: %(org)s is now %(status)s") % {"org": org.name, "status": org.get_status_display()},
+        "accounts/email/verification_decision.txt",
+        {"organization": org},
+        language=owners.values_list("user__language", flat=True).first(),
+    )
 
 
 # --- memberships ------------------------------------------------------------------------------------------------
@@ -426,18 +422,15 @@ def invitation_create(*, organization: Organization, email: str, role: str, by: 
 def _mail_invitation(invitation: Invitation, token: str) -> None:
     from django.urls import reverse
 
-    path = reverse("accounts:invitation_accept", args=[token])
-    context = {"invitation": invitation, "path": path, "site_url": settings.SITE_URL}
-    try:
-        send_mail(
-            subject=_("You are invited to join %(org)s on Databourse") % {"org": invitation.organization.name},
-            message=render_to_string("accounts/email/invitation.txt", context),
-            from_email=None,
-            recipient_list=[invitation.email],
-        )
-    except OSError:
-        # The invitation exists either way; the inviter can withdraw it and invite again.
-        logger.warning("Could not mail invitation %s", invitation.pk, exc_info=True)
+    # The invitation exists either way; the inviter can withdraw it and invite again. Someone without an account
+    # yet is written to in the inviter's language, the best guess at a colleague's.
+    send_mail_to(
+        [invitation.email],
+        lambda: _("You are invited to join %(org)s on Databourse") % {"org": invitation.organization.name},
+        "accounts/email/invitation.txt",
+        {"invitation": invitation, "path": reverse("accounts:invitation_accept", args=[token])},
+        language=invitation.invited_by.language,
+    )
 
 
 def invitation_for_token(token: str, *, lock: bool = False) -> Invitation:

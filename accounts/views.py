@@ -1,7 +1,8 @@
-"""Web pages for members: sign-in and sign-up, the organisation, members and invitations, API keys, two-factor.
+"""Web pages for members: sign-in and sign-up, the language switch, the organisation, members and invitations, API
+keys, two-factor.
 
-Every write calls a service from accounts.services; every lookup goes through `restrict(user, action)`, so
-another organisation's object answers 404 like a missing one.
+Every write calls a service from accounts.services (the language preference aside); every lookup goes through
+`restrict(user, action)`, so another organisation's object answers 404 like a missing one.
 """
 
 from django.contrib import messages
@@ -17,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views import i18n
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
@@ -28,6 +30,7 @@ from accounts.forms import (
     EmailAuthenticationForm,
     InvitationForm,
     InvitationSignUpForm,
+    LanguageForm,
     LicenceUploadForm,
     OrganizationProfileForm,
     OrganizationRegisterForm,
@@ -35,7 +38,7 @@ from accounts.forms import (
     RoleForm,
     TokenForm,
 )
-from accounts.models import ApiKey, Invitation, Membership, Organization
+from accounts.models import ApiKey, Invitation, Membership, Organization, User
 from accounts.web import (
     ServiceFailed,
     call_service,
@@ -91,6 +94,7 @@ def _register(request: HttpRequest, account_form: AccountForm | None, org_form: 
         with transaction.atomic():
             if account_form is not None:
                 user = call_service(request, account_form, services.user_create, **account_form.service_data())
+                _save_language(user, request.LANGUAGE_CODE)
             organization = call_service(
                 request, org_form, services.organization_register, user=user, **org_form.cleaned_data
             )
@@ -100,6 +104,26 @@ def _register(request: HttpRequest, account_form: AccountForm | None, org_form: 
         login(request, user, backend=MODEL_BACKEND)
     set_active_organization(request, organization)
     return organization
+
+
+# --- language ---------------------------------------------------------------------------------------------------
+
+
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch (cookie, safe `next`); a signed-in user's pick is also the language of their mail."""
+    response = i18n.set_language(request)
+    form = LanguageForm(request.POST)
+    if request.method == "POST" and request.user.is_authenticated and form.is_valid():
+        _save_language(request.user, form.cleaned_data["language"])
+    return response
+
+
+def _save_language(user: User, language: str) -> None:
+    # Also at sign-up: the language someone signs up in is the best first guess for their mail. A preference, not a
+    # business fact: no service or audit event, and no write when nothing changes.
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
 
 
 # --- the organisation -------------------------------------------------------------------------------------------
@@ -313,6 +337,7 @@ def invitation_signup(request: HttpRequest, token: str) -> HttpResponse:
         try:
             with transaction.atomic():
                 user = call_service(request, form, services.user_create, **form.service_data())
+                _save_language(user, request.LANGUAGE_CODE)
                 joined = call_service(request, form, services.invitation_accept, token=token, user=user)
         except ServiceFailed:
             pass

@@ -1,13 +1,18 @@
 """Writing to and checking the audit ledger."""
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from audit.models import GENESIS_HASH, ActorKind, AuditEvent, LedgerHead
+from audit.signals import events_recorded
 
 
 def _actor_fields(actor: Any) -> tuple[str, str, str]:
@@ -26,8 +31,10 @@ def _json_safe(data: dict | None) -> dict:
     return json.loads(json.dumps(data or {}, default=str))
 
 
-# No savepoint: callers are services that are already atomic, and a failed append must fail them anyway.
-@transaction.atomic(savepoint=False)
+# The events recorded inside the innermost open audit_batch, waiting to be chained; None outside a batch.
+_pending: ContextVar[list[AuditEvent] | None] = ContextVar("audit_pending", default=None)
+
+
 def audit_record(
     *,
     action: str,
@@ -36,11 +43,45 @@ def audit_record(
     organization_id: int | None = None,
     data: dict | None = None,
 ) -> AuditEvent:
-    """Append one event to the ledger, chained to the current head under a row lock."""
-    head = LedgerHead.objects.select_for_update().filter(pk=1).first() or _restore_head()
+    """Append one event to the ledger, chained to the current head under a row lock (inside an audit_batch: when
+    the batch ends, and only then are its sequence, hash and pk filled in)."""
+    event = _event(action=action, obj=obj, actor=actor, organization_id=organization_id, data=data)
+    pending = _pending.get()
+    if pending is not None:
+        pending.append(event)
+    else:
+        _append([event])
+    return event
+
+
+@contextmanager
+def audit_batch() -> Iterator[None]:
+    """Buffer the events recorded inside the block and append them when it exits: one head lock, one INSERT and one
+    head UPDATE, with the lock taken as late as possible (it is held until commit, and every writer waits for it).
+
+    The block runs in a transaction (the caller's, without a savepoint; else its own). An error leaving the block
+    discards the buffer along with the transaction. Let errors propagate inside it: an event recorded in an inner
+    atomic block whose error is caught there would still be written. A nested batch adds to the outer one.
+    """
+    if _pending.get() is not None:
+        yield
+        return
+    pending: list[AuditEvent] = []
+    with transaction.atomic(savepoint=False):
+        token = _pending.set(pending)
+        try:
+            yield
+        finally:
+            _pending.reset(token)
+        if pending:
+            _append(pending)
+
+
+def _event(
+    *, action: str, obj: models.Model | None, actor: Any, organization_id: int | None, data: dict | None
+) -> AuditEvent:
     kind, actor_id, actor_label = _actor_fields(actor)
-    event = AuditEvent(
-        sequence=head.sequence + 1,
+    return AuditEvent(
         created_at=timezone.now(),
         actor_kind=kind,
         actor_id=actor_id,
@@ -50,12 +91,26 @@ def audit_record(
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
         data=_json_safe(data),
-        prev_hash=head.hash,
     )
-    event.hash = event.compute_hash()
-    event.save()
-    LedgerHead.objects.filter(pk=1).update(sequence=event.sequence, hash=event.hash)
-    return event
+
+
+# No savepoint: callers are services that are already atomic, and a failed append must fail them anyway.
+@transaction.atomic(savepoint=False)
+def _append(events: list[AuditEvent]) -> None:
+    """Chain the events to the head, in order, under the head's row lock (held until the transaction ends)."""
+    try:
+        head = LedgerHead.objects.select_for_update().get(pk=1)
+    except LedgerHead.DoesNotExist:
+        head = _restore_head()
+    sequence, tip = head.sequence, head.hash
+    for event in events:
+        sequence += 1
+        event.sequence, event.prev_hash = sequence, tip
+        event.hash = tip = event.compute_hash()
+    AuditEvent.objects.bulk_create(events)
+    LedgerHead.objects.filter(pk=1).update(sequence=sequence, hash=tip)
+    if events_recorded.has_listeners(AuditEvent):
+        transaction.on_commit(partial(events_recorded.send, sender=AuditEvent, events=events), robust=True)
 
 
 def _restore_head() -> LedgerHead:

@@ -1,7 +1,8 @@
 """Stripe webhook processing rate on PostgreSQL: signed `payment_intent.succeeded` events posted to /webhooks/stripe/,
 each verified, stored once, its payment locked, the contract activated (entitlement granted, audited) and the
 merchant's sale booked. Goal: at least 200 events/s on 2 cores; measured one after the other from one process, and
-from two worker processes at once.
+from two worker processes at once. Each row also names the SQL statements one delivery runs, and the ledger's hash
+chain is verified after the new events.
 
 A rate has no baseline of its own, so `Rate` reports it against the goal in print_table's columns: the figure is the
 time per event, the "baseline" is the time per event the goal allows (1/200 s), and the ratio must stay ≤ 1.
@@ -146,18 +147,39 @@ def _all_active(deliveries: list[tuple[bytes, str]]) -> None:
     assert active == len(deliveries), (active, len(deliveries))
 
 
+def _queries_for(client, delivery: tuple[bytes, str]) -> int:
+    """How many SQL statements one delivery runs (the transaction's BEGIN and COMMIT included)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        _deliver_all(client, [delivery])
+    return len(queries.captured_queries)
+
+
 def _new_events(workers: int) -> Rate:
     from django.test import Client
 
     deliveries = [_signed(payment) for payment in _payments(EVENTS + WARM_UP)]
-    _deliver_all(Client(), deliveries[:WARM_UP])
+    client = Client()
+    _deliver_all(client, deliveries[: WARM_UP - 1])
+    queries = _queries_for(client, deliveries[WARM_UP - 1])
     if workers == 1:
-        elapsed = _deliver_all(Client(), deliveries[WARM_UP:])
+        elapsed = _deliver_all(client, deliveries[WARM_UP:])
     else:
         elapsed = _deliver_in_workers(deliveries[WARM_UP:], workers)
     _all_active(deliveries)
-    name = f"webhooks: {EVENTS} new events, {workers} worker{'s' if workers > 1 else ''} ({EVENTS / elapsed:,.0f}/s)"
+    _ledger_intact()
+    plural = "s" if workers > 1 else ""
+    name = f"webhooks: {EVENTS} new events, {workers} worker{plural} ({EVENTS / elapsed:,.0f}/s, queries: {queries})"
     return Rate(name, EVENTS, elapsed, GOAL_EVENTS_PER_SECOND)
+
+
+def _ledger_intact() -> None:
+    from audit.services import ledger_verify
+
+    report = ledger_verify()
+    assert report.ok, report.error
 
 
 def bench_webhook_rate() -> Rate:
@@ -177,8 +199,10 @@ def bench_webhook_replays() -> Rate:
     deliveries = [_signed(payment) for payment in _payments(REPLAYED)]
     client = Client()
     _deliver_all(client, deliveries)
+    queries = _queries_for(client, deliveries[0])
     elapsed = best_of(lambda: _deliver_all(client, deliveries * (EVENTS // REPLAYED)), repeat=3)
-    return Rate(f"webhooks: {EVENTS} replays ({EVENTS / elapsed:,.0f}/s)", EVENTS, elapsed, GOAL_EVENTS_PER_SECOND)
+    name = f"webhooks: {EVENTS} replays ({EVENTS / elapsed:,.0f}/s, queries: {queries})"
+    return Rate(name, EVENTS, elapsed, GOAL_EVENTS_PER_SECOND)
 
 
 def _contract_ids(deliveries: list[tuple[bytes, str]]) -> list[int]:

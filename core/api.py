@@ -1,23 +1,30 @@
-"""API error shape: every error body has a stable `code` and a human `detail` (DRF's shape, extended).
+"""What every API endpoint shares: the error shape and the pagination.
 
-`fields` is present only for validation errors (400, `code: "invalid"`): field name → list of messages,
-with errors that belong to no single field under `non_field_errors`.
+Every error body has a stable `code` and a human `detail` (DRF's shape, extended). `fields` is present only for
+validation errors (400, `code: "invalid"`): field name → list of messages, a nested field's under its path
+(`plans[0].price`), errors that belong to no single field under `non_field_errors`. DRF's views answer through
+`exception_handler`; what Django answers before or outside them (an unknown URL, a server error, a request Django
+refuses) through the `handler*` views below.
 """
 
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, pagination, serializers, status
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from core.errors import DomainError
+
+API_PREFIX = "/api/"
 
 
 class ApiErrorSerializer(serializers.Serializer):
@@ -28,7 +35,7 @@ class ApiErrorSerializer(serializers.Serializer):
     fields = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
-        help_text="Only for `invalid`: field name → messages.",
+        help_text="Only for `invalid`: field name → messages; a nested field by its path, e.g. `plans[0].price`.",
     )
 
 
@@ -62,6 +69,24 @@ def _first_code(codes: Any) -> str:
     return codes if isinstance(codes, str) else "invalid"
 
 
+def _flat_fields(errors: Any, path: str = "") -> dict[str, list[str]]:
+    """Field → messages; a nested field's under its path (`inputs.comparables[0].id`), as the schema promises."""
+    if isinstance(errors, dict):
+        children = [(_child_path(path, key), value) for key, value in errors.items()]
+    elif isinstance(errors, list) and any(isinstance(item, dict | list) for item in errors):
+        children = [(_child_path(path, index), item) for index, item in enumerate(errors)]
+    else:
+        messages = errors if isinstance(errors, list) else [errors]
+        return {path or api_settings.NON_FIELD_ERRORS_KEY: [str(message) for message in messages]}
+    return {field: messages for child, value in children for field, messages in _flat_fields(value, child).items()}
+
+
+def _child_path(path: str, key: str | int) -> str:
+    if isinstance(key, int):  # an item of a list
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """Turn domain, Django and DRF errors into `{"code", "detail", "fields"?}` JSON."""
     if isinstance(exc, DomainError):
@@ -77,10 +102,47 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if response is None or not isinstance(exc, exceptions.APIException):
         return response
     if isinstance(exc, exceptions.ValidationError):
-        data = response.data
-        fields = data if isinstance(data, dict) else {api_settings.NON_FIELD_ERRORS_KEY: data}
-        response.data = {"code": "invalid", "detail": _("The request body is not valid."), "fields": fields}
+        fields = _flat_fields(response.data)
+        request = context.get("request")
+        query = request is not None and request.method in SAFE_METHODS  # a filter's value, not a body
+        detail = _("The query parameters are not valid.") if query else _("The request body is not valid.")
+        response.data = {"code": "invalid", "detail": detail, "fields": fields}
         response.status_code = status.HTTP_400_BAD_REQUEST
     else:
         response.data = {"code": _first_code(exc.get_codes()), "detail": str(exc.detail)}
     return response
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """Every list: `?page=`, and `?page_size=` up to 100 (PAGE_SIZE items by default)."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+# --- Django's error views (config/urls.py handler400, handler404, handler500) ------------------------------------
+
+
+def _error(status_code: int, code: str, detail: str) -> JsonResponse:
+    return JsonResponse({"code": code, "detail": detail}, status=status_code)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A request Django refuses (too large a body, a suspicious header): the error shape under /api/."""
+    if request.path_info.startswith(API_PREFIX):
+        return _error(400, "bad_request", _("The request could not be understood."))
+    return defaults.bad_request(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """An unknown URL: the error shape under /api/, the site's page elsewhere."""
+    if request.path_info.startswith(API_PREFIX):
+        return _error(404, "not_found", str(exceptions.NotFound.default_detail))
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """An unexpected error: the error shape under /api/, the site's page elsewhere."""
+    if request.path_info.startswith(API_PREFIX):
+        return _error(500, "server_error", _("A server error occurred; it has been logged."))
+    return defaults.server_error(request)

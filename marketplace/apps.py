@@ -33,3 +33,4 @@ class MarketplaceConfig(AppConfig):
         from registry import services as registry_services
 
         registry_services.on_product_withdrawn(listings.delist_withdrawn_product)
+        registry_services.on_product_changed(listings.reindex_changed_product)

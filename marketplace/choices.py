@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ListingStatus(models.TextChoices):
@@ -47,10 +48,10 @@ class Party(models.TextChoices):
 
 
 class PaymentStatus(models.TextChoices):
-    CREATED = "created", _("Created")
+    CREATED = "created", pgettext_lazy("payment status", "Created")
     PROCESSING = "processing", _("Processing")
     SUCCEEDED = "succeeded", _("Succeeded")
-    FAILED = "failed", _("Failed")
+    FAILED = "failed", pgettext_lazy("payment status", "Failed")
     REFUNDED = "refunded", _("Refunded")
     PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
 
@@ -84,7 +85,7 @@ class PayoutStatus(models.TextChoices):
 
 
 class DemandStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("demand status", "Open")
     FULFILLED = "fulfilled", _("Fulfilled")
     CLOSED = "closed", _("Closed")
 

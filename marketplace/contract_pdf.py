@@ -2,38 +2,30 @@
 so the three cannot disagree) and the contract as an A4 PDF in the active language.
 
 Everything about the deal is read from the terms snapshot the parties signed, not from today's listing or plan: the
-PDF of a contract says what was agreed even after the merchant has edited the listing. The PDF reuses the drawing
-helpers of `valuation.pdf` (Helvetica for Latin text, STSong-Light for Chinese, no font files needed).
+PDF of a contract says what was agreed even after the merchant has edited the listing. The PDF is built from the
+blocks of `core.pdf` (Helvetica for Latin text, STSong-Light for Chinese, no font files needed).
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import models
-from django.utils import formats, timezone, translation
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
-from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, TableStyle
 from reportlab.platypus import Table as PdfTable
 
-from marketplace.choices import BillingPeriod, Party, PlanKind, Territory
-from marketplace.models import Contract, Signature
-from marketplace.services.contracts import terms_hash
-from registry.choices import LicenceTemplate, Sector
-from valuation.pdf import (  # the private three: see the refactor asked for in the report
+from core.pdf import (
     BRAND,
     BRAND_STYLE,
     CELL,
     CELL_BOLD,
     HEADING,
-    MARGIN,
-    MUTED,
     NAVY,
     PALE,
     RULE,
@@ -41,12 +33,15 @@ from valuation.pdf import (  # the private three: see the refactor asked for in 
     TITLE,
     WIDTH,
     ZEBRA,
-    _NumberedCanvas,
-    _p,
-    _register_fonts,
-    draw_text,
     markup,
+    paragraph,
+    register_fonts,
+    render_pdf,
 )
+from marketplace.choices import BillingPeriod, Party, PlanKind, Territory
+from marketplace.models import Contract, Signature
+from marketplace.services.contracts import terms_hash
+from registry.choices import LicenceTemplate, Sector
 from valuation.report import format_money, format_yes_no
 
 DASH = "—"
@@ -220,12 +215,12 @@ def _pairs(rows: list[tuple[str, str]]) -> list[Flowable]:
     short: list[list[Flowable]] = []
     for label, value in rows:
         if len(value) <= LONG_TEXT:
-            short.append([_p(label, SMALL), _lines(value)])
+            short.append([paragraph(label, SMALL), _lines(value)])
             continue
         if short:
             story.append(_grid(short, [0.3 * WIDTH, 0.7 * WIDTH]))
             short = []
-        story += [_p(label, SMALL), *(_lines(part) for part in value.split("\n\n"))]
+        story += [paragraph(label, SMALL), *(_lines(part) for part in value.split("\n\n"))]
     if short:
         story.append(_grid(short, [0.3 * WIDTH, 0.7 * WIDTH]))
     return story
@@ -241,20 +236,35 @@ def _header(contract: Contract) -> list[Flowable]:
     ]
     if contract.status_reason:
         meta.append((_("Reason for the last change"), contract.status_reason))
-    return [_p(BRAND, BRAND_STYLE), _p(_("Data licence contract"), SMALL), _p(contract.number, TITLE),
-            Spacer(1, 4), *_pairs(meta)]  # fmt: skip
+    return [
+        paragraph(BRAND, BRAND_STYLE),
+        paragraph(_("Data licence contract"), SMALL),
+        paragraph(contract.number, TITLE),
+        Spacer(1, 4),
+        *_pairs(meta),
+    ]
 
 
 def _parties(contract: Contract) -> list[Flowable]:
-    head = [_p(_("Party"), CELL_BOLD), _p(_("Organisation"), CELL_BOLD), _p(_("Unified social credit code"), CELL_BOLD)]
-    rows = [[_p(role, CELL), _p(name, CELL), _p(code, CELL)] for role, name, code in party_rows(contract.terms)]
-    return [_p(_("Parties"), HEADING), _grid([head, *rows], [0.2 * WIDTH, 0.5 * WIDTH, 0.3 * WIDTH], header=True)]
+    head = [
+        paragraph(_("Party"), CELL_BOLD),
+        paragraph(_("Organisation"), CELL_BOLD),
+        paragraph(_("Unified social credit code"), CELL_BOLD),
+    ]
+    rows = [
+        [paragraph(role, CELL), paragraph(name, CELL), paragraph(code, CELL)]
+        for role, name, code in party_rows(contract.terms)
+    ]
+    return [
+        paragraph(_("Parties"), HEADING),
+        _grid([head, *rows], [0.2 * WIDTH, 0.5 * WIDTH, 0.3 * WIDTH], header=True),
+    ]
 
 
 def _sections(contract: Contract) -> list[Flowable]:
     story: list[Flowable] = []
     for section in terms_sections(contract.terms):
-        story.append(KeepTogether([_p(section.title, HEADING), *_pairs(section.rows)]))
+        story.append(KeepTogether([paragraph(section.title, HEADING), *_pairs(section.rows)]))
     return story
 
 
@@ -262,31 +272,31 @@ def _fingerprint(contract: Contract) -> list[Flowable]:
     note = _(
         "SHA-256 of the canonical JSON of the terms above (sorted keys, no spaces, UTF-8): what both parties signed."
     )
-    box = PdfTable([[Paragraph(contract.terms_sha256, HASH_STYLE)], [_p(note, SMALL)]], colWidths=[WIDTH])
+    box = PdfTable([[Paragraph(contract.terms_sha256, HASH_STYLE)], [paragraph(note, SMALL)]], colWidths=[WIDTH])
     box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 0.6, RULE), ("BACKGROUND", (0, 0), (-1, -1), ZEBRA)]))
-    return [KeepTogether([_p(_("Terms fingerprint (SHA-256)"), HEADING), box])]
+    return [KeepTogether([paragraph(_("Terms fingerprint (SHA-256)"), HEADING), box])]
 
 
 def _signature_cell(line: SignatureLine) -> list[Flowable]:
     if not line.signed:
-        return [_p(_("Not signed yet."), SMALL)]
+        return [paragraph(_("Not signed yet."), SMALL)]
     by = _("Standing offer signed by %(name)s") if line.standing else _("Signed by %(name)s")
     cell = [
-        _p(by % {"name": line.signer}, CELL),
-        _p(_("at %(time)s from %(address)s") % {"time": line.signed_at, "address": line.ip_address}, SMALL),
+        paragraph(by % {"name": line.signer}, CELL),
+        paragraph(_("at %(time)s from %(address)s") % {"time": line.signed_at, "address": line.ip_address}, SMALL),
         Paragraph(line.terms_sha256, HASH_STYLE),
     ]
     if not line.matches:
-        cell.append(_p(_("This hash differs from the terms' SHA-256."), CELL_BOLD))
+        cell.append(paragraph(_("This hash differs from the terms' SHA-256."), CELL_BOLD))
     return cell
 
 
 def _signatures(contract: Contract, signatures: list[Signature]) -> list[Flowable]:
     rows = [
-        [[_p(line.party_label, CELL_BOLD), _p(line.organization, SMALL)], _signature_cell(line)]
+        [[paragraph(line.party_label, CELL_BOLD), paragraph(line.organization, SMALL)], _signature_cell(line)]
         for line in signature_lines(contract, signatures)
     ]
-    return [KeepTogether([_p(_("Signatures"), HEADING), _grid(rows, [0.3 * WIDTH, 0.7 * WIDTH])])]
+    return [KeepTogether([paragraph(_("Signatures"), HEADING), _grid(rows, [0.3 * WIDTH, 0.7 * WIDTH])])]
 
 
 def _story(contract: Contract, signatures: list[Signature]) -> list[Flowable]:
@@ -299,37 +309,19 @@ def _story(contract: Contract, signatures: list[Signature]) -> list[Flowable]:
     ]
 
 
-def _decoration(contract: Contract):
-    """The number on every page, top and bottom (the page count is drawn by `_NumberedCanvas` once it is known)."""
-    header = f"{BRAND} · {_('Data licence contract')} {contract.number}"
-
-    def decorate(pdf, doc) -> None:
-        pdf.saveState()
-        pdf.setStrokeColor(RULE)
-        pdf.setFillColor(MUTED)
-        pdf.line(MARGIN, A4[1] - MARGIN + 8, A4[0] - MARGIN, A4[1] - MARGIN + 8)
-        draw_text(pdf, MARGIN, A4[1] - MARGIN + 11, header, 7)
-        pdf.line(MARGIN, MARGIN - 8, A4[0] - MARGIN, MARGIN - 8)
-        draw_text(pdf, MARGIN, MARGIN - 17, contract.number, 7)
-        pdf.restoreState()
-
-    return decorate
-
-
 def contract_pdf(contract: Contract, *, invariant: bool = False) -> bytes:
     """The contract as an A4 PDF in the active language; `invariant` gives the same bytes for the same contract."""
-    _register_fonts()
+    register_fonts()
     signatures = list(contract.signatures.select_related("user"))
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN, bottomMargin=MARGIN,
+    return render_pdf(
+        _story(contract, signatures),
+        header=f"{BRAND} · {_('Data licence contract')} {contract.number}",
+        footer=contract.number,
+        invariant=invariant,
         title=f"{contract.number} · {contract.terms.get('listing', {}).get('title', '')}",
-        author=contract.merchant.name, subject=_("Data licence contract"), creator=BRAND,
-        lang=translation.get_language() or "en", invariant=int(invariant),
-    )  # fmt: skip
-    decorate = _decoration(contract)
-    doc.build(_story(contract, signatures), onFirstPage=decorate, onLaterPages=decorate, canvasmaker=_NumberedCanvas)
-    return buffer.getvalue()
+        author=contract.merchant.name,
+        subject=_("Data licence contract"),
+    )
 
 
 def pdf_filename(contract: Contract) -> str:

@@ -2,24 +2,40 @@
 
 Without `own`, only published listings are listed; `own=true` lists the caller's organisations' listings in any state.
 `q` is the full-text search of marketplace.search (PostgreSQL search vectors, a plain LIKE fallback on SQLite); the
-ordering is applied last, so `relevance` can use the rank the search annotates. An answer holds at most MAX_RESULTS
-listings, so that a common word or an unfiltered catalogue costs no more than a rare word (see MAX_RESULTS). Ids
-(`merchant`) are plain numbers: a model choice filter would tell callers which organisations exist.
+ordering is applied last, so `relevance` can use the rank the search annotates. Every filter and sort reads columns of
+the listing itself (denormalised by marketplace.search.refresh_catalogue_fields), each followed by an index on
+PostgreSQL (migration 0005). Ids (`merchant`) are plain numbers: a model choice filter would tell callers which
+organisations exist.
+
+`ListingFilter.results()` is what a page is cut from, in a fixed number of queries whatever the catalogue's size and
+the page's length: one query reads a page with its capped count (CatalogueResults). A browse (no `q`) holds at most
+MAX_RESULTS listings; a search its SEARCH_WINDOW newest matches, ranked. So a common word or an unfiltered catalogue
+costs no more than a rare word.
 """
 
+import copy
 from functools import cache
 from typing import Any
 
 import django_filters
-from django.db import connection
-from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
+from django import forms
+from django.db.models import (
+    BooleanField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from marketplace import search
 from marketplace.choices import ListingStatus, PlanKind
 from marketplace.models import Listing, PricePlan
-from marketplace.services import feedback
-from registry.choices import Classification, Sector
+from registry.choices import Classification, Sector, SensitivityLevel
 
 ORDERINGS = {
     "relevance": _("Best match"),
@@ -28,10 +44,8 @@ ORDERINGS = {
     "-price": _("Price: highest first"),
     "quality": _("Quality: best first"),
 }
-# Each ordering follows an index on (status, <key>, with the same NULLS order), so a page is read off the index instead
-# of sorting the catalogue; the tie-breakers are sorted within equal keys only. `newest` has its index on the model;
-# `price`, `-price` and `quality` need three more: (status, min_price), (status, min_price DESC NULLS LAST) and
-# (status, quality_score DESC NULLS LAST), not on the model yet.
+# Each ordering follows a partial index over the published listings with the same key, NULLS order and tie-breakers
+# (migration 0005), so a page is read off the index instead of sorting the catalogue.
 NEWEST = ("-published_at", "-pk")
 PLAN_KIND_ORDER = list(PlanKind.values)
 ORDER_BY = {
@@ -40,73 +54,119 @@ ORDER_BY = {
     "-price": (F("min_price").desc(nulls_last=True), *NEWEST),
     "quality": (F("quality_score").desc(nulls_last=True), *NEWEST),
 }
-# A catalogue answer holds at most this many listings (like GitHub's search): counting, and ranking, every match of a
-# common word in a 100,000-listing catalogue would cost more than the page itself, and nobody reads past it. A search
-# ranks the newest MAX_RESULTS matches; the count stops there too (`CatalogueResults`).
+# A browse holds at most this many listings (like GitHub's search): counting every listing of a 100,000-listing
+# catalogue would cost more than the page itself, and nobody reads past it.
 MAX_RESULTS = 1000
+# A search ranks (and pages through) its newest this many matches. Finding them walks the newest-first index until
+# that many matched, so a word in 5% of the catalogue reads twenty entries per match: the window is kept small enough
+# for that to stay cheap, and the answer says `capped` when more matched.
+SEARCH_WINDOW = 200
+APPLIED_AROUND = frozenset({"q", "own", "ordering"})  # by filter_queryset itself, around the other filters
+
+
+def expected_page(number: Any, per_page: int) -> slice:
+    """The rows of page `number` (Paginator.get_page's reading of it: anything but a positive number is page 1)."""
+    try:
+        number = max(int(number), 1)
+    except (TypeError, ValueError):
+        number = 1
+    return slice((number - 1) * per_page, number * per_page)
 
 
 class CatalogueResults:
-    """What Paginator pages through: the first MAX_RESULTS listings of a filtered, ordered queryset (`capped` says
-    whether more matched). One query reads their ids in order (off an index, or ranked among a search's candidates),
-    which gives the count and every page; a second reads just the page's rows with what an entry shows
-    (`catalogue_listings`), so joins, ratings and plans cost the same whatever the catalogue's size."""
+    """What Paginator pages through: a filtered, ordered catalogue of at most `limit` listings (MAX_RESULTS; a search:
+    SEARCH_WINDOW), and `capped` says whether more matched. Told which page is wanted (`expect`), it reads that page
+    and the count in one query: the count, of `matching` (the same listings as bare rows) up to `limit` + 1, is a
+    subquery off an index that runs once. A page past the end costs one more query, for the count."""
 
     ordered = True
 
-    def __init__(self, queryset: QuerySet) -> None:
-        self.queryset = queryset
-        self._ids: list[int] | None = None
+    def __init__(self, queryset: QuerySet, *, matching: QuerySet, limit: int = MAX_RESULTS) -> None:
+        self.queryset, self.matching, self.limit = queryset, matching, limit
+        self._matched: int | None = None
+        self._expected: slice | None = None
+        self._rows: list[Listing] = []
+
+    def expect(self, page: slice) -> "CatalogueResults":
+        self._expected = page
+        return self
 
     @property
-    def ids(self) -> list[int]:
-        if self._ids is None:
-            self._ids = list(self.queryset.values_list("pk", flat=True)[: MAX_RESULTS + 1])
-        return self._ids
+    def matched(self) -> int:
+        """How many listings matched, counted up to limit + 1."""
+        if self._matched is None and self._expected is not None:
+            self._rows = self._read(self._expected, counted=True)
+            if self._rows or self._expected.start == 0:
+                self._matched = self._matched_of(self._rows[0]) if self._rows else 0
+        if self._matched is None:
+            self._matched = self._capped().count()
+        return self._matched
 
     @property
     def capped(self) -> bool:
-        return len(self.ids) > MAX_RESULTS
+        return self.matched > self.limit
 
     def count(self) -> int:
-        return min(len(self.ids), MAX_RESULTS)
+        return min(self.matched, self.limit)
 
     def __len__(self) -> int:
         return self.count()
 
     def __getitem__(self, key: slice) -> list[Listing]:
-        ids = self.ids[:MAX_RESULTS][key]
-        entries = _entries().in_bulk(ids)
-        page = [entries[pk] for pk in ids if pk in entries]
-        for listing in page:
-            listing.plan_kinds = plan_kinds(listing)
-        return page
+        expected = self._expected
+        if self._rows and key.start == expected.start and key.stop <= expected.stop:
+            return self._rows[: key.stop - key.start]
+        return self._read(key)
+
+    def _capped(self) -> QuerySet:
+        return self.matching.order_by().values("pk")[: self.limit + 1]
+
+    def _read(self, key: slice, *, counted: bool = False) -> list:
+        queryset = self.queryset
+        if counted:
+            count = Subquery(self._capped(), template="(SELECT COUNT(*) FROM (%(subquery)s) AS capped)")
+            queryset = queryset.annotate(matched=ExpressionWrapper(count, output_field=IntegerField()))
+        return list(queryset[key])
+
+    @staticmethod
+    def _matched_of(entry: Any) -> int:
+        return entry["matched"] if isinstance(entry, dict) else entry.matched
 
 
-# What a catalogue entry shows (and sorts by): nothing of the product's large JSON, no search text or vector.
+# What a catalogue entry shows of the listing (and sorts by): no search text or vector, no terms.
 CATALOGUE_FIELDS = (
-    "title", "description", "status", "organization_id", "product_id", "min_price", "quality_score", "published_at",
-    "created_at", "product__title", "product__sector", "product__classification", "product__sensitivity_level",
-    "organization__name",
+    "title", "description", "status", "organization_id", "product_id", "min_price", "quality_score", "sector",
+    "classification", "plan_kinds", "rating_average", "review_count", "published_at",
 )  # fmt: skip
+ENTRY_ANNOTATIONS = (
+    "product_title", "product_sector", "product_classification", "product_sensitivity_level", "sandbox_only",
+    "merchant_name",
+)  # fmt: skip
+# An entry as a row (`ListingFilter.results(rows=True)`): the listing's id, CATALOGUE_FIELDS and the annotations.
+ENTRY_VALUES = ("id", *CATALOGUE_FIELDS, *ENTRY_ANNOTATIONS)
 
 
 def catalogue_listings(*, entry_only: bool = True) -> QuerySet:
-    """Listings with what a catalogue entry shows, in a fixed number of queries whatever the page size: the product
-    and merchant joined, the rating as subqueries, the kinds of the active plans (`plan_kinds`: an array subquery on
-    PostgreSQL, gathered from the prefetched plans elsewhere). `entry_only=False` loads every field and the active
-    plans, for a listing's own page."""
-    listings = feedback.with_ratings(Listing.objects.select_related("product", "organization"))
-    active_plans = Prefetch("plans", queryset=PricePlan.objects.filter(is_active=True), to_attr="active_plans")
+    """Listings with what a catalogue entry shows, in one query whatever the page size: the listing's own columns, the
+    product's and the merchant's few as annotations (`product_title`, `product_sector`, `product_classification`,
+    `product_sensitivity_level`, `sandbox_only`, `merchant_name`: no model instances to build), the rating as
+    subqueries. `entry_only=False` loads every field,
+    the product, the merchant and the active plans (`active_plans`), for a listing's own page."""
     if not entry_only:
-        return listings.defer("search_text", "search_vector").prefetch_related(active_plans)
-    listings = listings.only(*CATALOGUE_FIELDS)
-    if connection.vendor != "postgresql":
+        active_plans = Prefetch("plans", queryset=PricePlan.objects.filter(is_active=True), to_attr="active_plans")
+        listings = Listing.objects.select_related("product", "organization").defer("search_text", "search_vector")
         return listings.prefetch_related(active_plans)
-    from django.contrib.postgres.expressions import ArraySubquery
-
-    kinds = PricePlan.objects.filter(listing=OuterRef("pk"), is_active=True).order_by().values("kind").distinct()
-    return listings.annotate(plan_kinds=ArraySubquery(kinds))
+    return Listing.objects.only(*CATALOGUE_FIELDS).annotate(
+        product_title=F("product__title"),
+        product_sector=F("product__sector"),  # as registered, for a draft too (`sector` is the catalogue's copy)
+        product_classification=F("product__classification"),
+        product_sensitivity_level=F("product__sensitivity_level"),
+        # DataProduct.sandbox_only, in SQL
+        sandbox_only=ExpressionWrapper(
+            Q(product__sensitivity_level__gte=SensitivityLevel.HIGHLY_SENSITIVE), output_field=BooleanField()
+        ),
+        merchant_name=F("organization__name"),
+    )
 
 
 @cache
@@ -115,12 +175,15 @@ def _entries() -> QuerySet:
     return catalogue_listings()
 
 
-def plan_kinds(listing: Listing) -> list[str]:
-    """The kinds of the listing's active plans, each once, in the order PlanKind lists them."""
-    kinds = getattr(listing, "plan_kinds", None)
-    if kinds is None:
-        kinds = [plan.kind for plan in listing.active_plans]
-    return sorted(set(kinds), key=PLAN_KIND_ORDER.index)
+def catalogue_entries() -> QuerySet:
+    """The queryset ListingFilter filters for a catalogue page: every listing, with what an entry shows."""
+    return _entries().all()
+
+
+def active_plan_kinds(listing: Listing) -> list[str]:
+    """The kinds of the listing's prefetched active plans (`catalogue_listings(entry_only=False)`), each once, in the
+    order PlanKind lists them."""
+    return sorted({plan.kind for plan in listing.active_plans}, key=PLAN_KIND_ORDER.index)
 
 
 def bound(field: str, lookup: str, label: Any, help_text: Any, **limits: Any) -> django_filters.NumberFilter:
@@ -130,19 +193,36 @@ def bound(field: str, lookup: str, label: Any, help_text: Any, **limits: Any) ->
     )
 
 
+class SharedFields(dict):
+    """A form class's fields, shared by its forms rather than deep-copied into each (as Django does, for forms that
+    change their fields): the catalogue's filter form changes none, and its choices are the costly part to copy."""
+
+    def __deepcopy__(self, memo: dict) -> dict:
+        return dict(self)
+
+
+@cache
+def _form_class(filterset_class: type) -> type[forms.Form]:
+    """The form of a FilterSet class, built once (django-filter builds it, and every field, again per request)."""
+    filters = copy.deepcopy(filterset_class.base_filters)
+    fields = {name: filter_.field for name, filter_ in filters.items()}
+    form_class = type(f"{filterset_class.__name__}Form", (filterset_class._meta.form,), fields)
+    form_class.base_fields = SharedFields(form_class.base_fields)
+    return form_class
+
+
 class ListingFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label=_("Search"),
-        method="keep",
         max_length=200,
         help_text=_("Words in titles, descriptions, tags and column names; Chinese works too."),
     )
     sector = django_filters.ChoiceFilter(
-        label=_("Sector"), field_name="product__sector", choices=Sector.choices, empty_label=_("All sectors")
+        label=_("Sector"), field_name="sector", choices=Sector.choices, empty_label=_("All sectors")
     )
     classification = django_filters.ChoiceFilter(
         label=_("Classification"),
-        field_name="product__classification",
+        field_name="classification",
         choices=Classification.choices,
         empty_label=_("Any classification"),
     )
@@ -155,21 +235,24 @@ class ListingFilter(django_filters.FilterSet):
         _("The registered version's quality score (0-100)."),
         max_value=100,
     )
+    # `plan_kinds` holds the active plans' kinds space-separated, and no kind's value is part of another's.
     plan_kind = django_filters.ChoiceFilter(
-        label=_("Plan"), choices=PlanKind.choices, method="filter_plan_kind", empty_label=_("Any kind of plan")
+        label=_("Plan"),
+        field_name="plan_kinds",
+        lookup_expr="contains",
+        choices=PlanKind.choices,
+        empty_label=_("Any kind of plan"),
     )
     merchant = django_filters.NumberFilter(
         label=_("Merchant"), field_name="organization_id", min_value=1, help_text=_("The merchant organisation's id.")
     )
     own = django_filters.BooleanFilter(
         label=_("Only my organisations' listings"),
-        method="keep",
         help_text=_("Your organisations' listings in any state instead of the published catalogue."),
     )
     ordering = django_filters.ChoiceFilter(
         label=_("Sort by"),
         choices=list(ORDERINGS.items()),
-        method="keep",
         empty_label=None,
         help_text=_(
             "`relevance` (the default: best match for `q`, else newest), `newest`, `price`, `-price`, `quality`."
@@ -180,43 +263,73 @@ class ListingFilter(django_filters.FilterSet):
         model = Listing
         fields: list[str] = []
 
-    def filter_plan_kind(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        plans = PricePlan.objects.filter(listing=OuterRef("pk"), kind=value, is_active=True)
-        return queryset.filter(Exists(plans))
+    def __init__(self, data: Any = None, queryset: QuerySet | None = None, *, request: Any = None,
+                 prefix: str | None = None) -> None:  # fmt: skip
+        # BaseFilterSet.__init__, but with a shallow copy of each filter where django-filter deep-copies them (their
+        # choices and labels) per request: their state is their configuration, and none is a `method` filter (which
+        # would need its own bound copy): filter_queryset applies q, own and ordering itself.
+        self.is_bound = data is not None
+        self.data = data or QueryDict()
+        self.queryset = catalogue_entries() if queryset is None else queryset
+        self.request, self.form_prefix = request, prefix
+        self.filters = {name: copy.copy(filter_) for name, filter_ in self.base_filters.items()}
+        for filter_ in self.filters.values():
+            filter_.model, filter_.parent = self.queryset.model, self
+        self.searching, self.matching = False, self.queryset
 
-    def keep(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
-        return queryset  # `q`, `own` and `ordering` are applied in filter_queryset, around the other filters
+    def get_form_class(self) -> type[forms.Form]:
+        return _form_class(type(self))
+
+    def results(self, *, rows: bool = False) -> CatalogueResults:
+        """The answer as Paginator pages through it (a search: its ranked window of newest matches); `rows`: entries
+        as dicts of ENTRY_VALUES rather than listings (no model instances to build)."""
+        queryset = self.qs.values(*ENTRY_VALUES) if rows else self.qs
+        limit = SEARCH_WINDOW if self.searching else MAX_RESULTS
+        return CatalogueResults(queryset, matching=self.matching, limit=limit)
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         data = self.form.cleaned_data
+        query = data.get("q") or ""
+        # The count reads bare rows (no join, no annotation): `matching`. The page is `queryset` (with what an entry
+        # shows) narrowed the same way, or, for a search, its newest SEARCH_WINDOW matches.
+        self.matching = self.narrow(Listing.objects.all(), data)
+        self.searching = bool(search.query_words(query))
+        if self.searching:
+            self.matching = search.matching(self.matching, query)
+            queryset = self.search(queryset, self.matching, query)
+        else:
+            queryset = self.narrow(queryset, data)
+        return self.order(queryset, data.get("ordering") or "relevance")
+
+    def narrow(self, queryset: QuerySet, data: dict) -> QuerySet:
+        """The published listings (or, with `own`, the caller's organisations' in any state) that the filters other
+        than the search let through."""
         if data.get("own"):
             user = getattr(self.request, "user", None)
             queryset = queryset.filter(pk__in=Listing.objects.restrict(user, "view").values("pk"))
         else:
             queryset = queryset.filter(status=ListingStatus.PUBLISHED)
-        queryset = super().filter_queryset(queryset)
-        query = data.get("q") or ""
-        return self.order(self.search(queryset, query), data.get("ordering") or "relevance", query)
+        for name, value in data.items():
+            if name not in APPLIED_AROUND:
+                queryset = self.filters[name].filter(queryset, value)
+        return queryset
 
     @staticmethod
-    def search(queryset: QuerySet, query: str) -> QuerySet:
-        """The newest MAX_RESULTS listings matching every word of `query`, with their rank on PostgreSQL."""
-        matches = search.filter_search(queryset, query)
-        if matches is queryset:  # no words to look for
-            return queryset
-        newest = matches.order_by(*NEWEST).values("pk")[:MAX_RESULTS]
-        rank = search.rank(query)
+    def search(queryset: QuerySet, matching: QuerySet, query: str) -> QuerySet:
+        """The listings of `queryset` among the newest SEARCH_WINDOW of `matching` (the listings that match every word
+        of `query`), with their relevance on PostgreSQL."""
+        newest = matching.order_by(*NEWEST).values("pk")[:SEARCH_WINDOW]
         found = queryset.filter(pk__in=newest)
-        return found if rank is None else found.annotate(rank=rank)
+        relevance = search.relevance(query)
+        return found if relevance is None else found.alias(relevance=relevance)
 
     @staticmethod
-    def order(queryset: QuerySet, ordering: str, query: str) -> QuerySet:
-        """Sort; `relevance` is the search rank plus a boost for title matches, else the newest first."""
+    def order(queryset: QuerySet, ordering: str) -> QuerySet:
+        """Sort; `relevance` is the search's rank plus a boost for title matches, else the newest first."""
         if ordering == "relevance":
-            if "rank" not in queryset.query.annotations:
+            if "relevance" not in queryset.query.annotations:
                 return queryset.order_by(*NEWEST)
-            relevance = F("rank") + search.title_boost(query)
-            return queryset.alias(relevance=relevance).order_by(F("relevance").desc(), *NEWEST)
+            return queryset.order_by(F("relevance").desc(), *NEWEST)
         return queryset.order_by(*ORDER_BY[ordering])
 
     @property

@@ -63,9 +63,9 @@ from typing import BinaryIO
 from django.conf import settings
 
 from registry import encoding as enc
-from registry.profiling.dataset import _connect
-from registry.profiling.formats import FileFormat, _detect_delimiter, sniff_format
-from registry.profiling.sql import _literal
+from registry.profiling.dataset import connect
+from registry.profiling.formats import FileFormat, detect_delimiter, sniff_format
+from registry.profiling.sql import sql_literal
 
 SCHEME = "fp1"
 MIN_Z = 5.0
@@ -299,13 +299,13 @@ def _mark_json_line(line: str, key: bytes) -> str:
 def mark_parquet(source: Path, target: Path, *, number: str) -> None:
     """Re-write a Parquet file with the contract's fingerprint id and tag in its key-value metadata (DuckDB)."""
     private = Path(tempfile.mkdtemp(prefix="databourse-mark-", dir=target.parent))
-    connection = _connect(source, private, DUCKDB_MEMORY)
+    connection = connect(source, private, DUCKDB_MEMORY)
     try:
         out = private / "marked.parquet"
-        metadata = f"{_literal(PARQUET_ID_KEY)}: {_literal(fingerprint_id(number))}, "
-        metadata += f"{_literal(PARQUET_TAG_KEY)}: {_literal(parquet_tag(number))}"
-        # Every value in this SQL goes through _literal().
-        copy = f"COPY (SELECT * FROM read_parquet({_literal(str(source))})) TO {_literal(str(out))} "  # noqa: S608
+        metadata = f"{sql_literal(PARQUET_ID_KEY)}: {sql_literal(fingerprint_id(number))}, "
+        metadata += f"{sql_literal(PARQUET_TAG_KEY)}: {sql_literal(parquet_tag(number))}"
+        # Every value in this SQL goes through sql_literal().
+        copy = f"COPY (SELECT * FROM read_parquet({sql_literal(str(source))})) TO {sql_literal(str(out))} "  # noqa: S608
         connection.execute(copy + f"(FORMAT parquet, KV_METADATA {{{metadata}}})")
         out.replace(target)
     finally:
@@ -315,9 +315,9 @@ def mark_parquet(source: Path, target: Path, *, number: str) -> None:
 
 def _parquet_metadata(path: Path) -> dict[str, str]:
     private = Path(tempfile.mkdtemp(prefix="databourse-trace-"))
-    connection = _connect(path, private, DUCKDB_MEMORY)
+    connection = connect(path, private, DUCKDB_MEMORY)
     try:
-        sql = f"SELECT key, value FROM parquet_kv_metadata({_literal(str(path))})"  # noqa: S608
+        sql = f"SELECT key, value FROM parquet_kv_metadata({sql_literal(str(path))})"  # noqa: S608
         rows = connection.execute(sql).fetchall()
     finally:
         connection.close()
@@ -352,7 +352,7 @@ def read_marks(path: Path, *, limit: int = MAX_TRACE_RECORDS) -> Marks:
         if file_format is FileFormat.JSONL:
             observed = (_json_mark(line) for line in text)
         else:
-            delimiter = "\t" if file_format is FileFormat.TSV else _detect_delimiter(path)
+            delimiter = "\t" if file_format is FileFormat.TSV else detect_delimiter(path)
             observed = (_delimited_mark(values, quoted, delimiter) for values, quoted, _ in _records(text, delimiter))
         return Marks(file_format, records=_distinct(observed, limit))
 

@@ -7,13 +7,36 @@ pairs (青岛港口 → 青 岛 港 口 青岛 岛港 港口); other text is low
 two or more CJK characters looks for its pairs (all of them), a single character for itself. The result is stored
 in `Listing.search_text`, indexed as `to_tsvector('simple', search_text)` with GIN on PostgreSQL; SQLite, the
 one-command run's database, filters `search_text` with LIKE on the same tokens.
+
+What the catalogue filters and sorts by (lowest price, quality, sector, classification, plan kinds) is stored on the
+listing too, by `refresh_catalogue_fields`, wherever the listing is indexed.
 """
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
+from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Case, Expression, F, FloatField, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    Expression,
+    F,
+    FloatField,
+    Min,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Concat, Trim
+
+from marketplace.choices import PlanKind
+
+if TYPE_CHECKING:
+    from marketplace.models import Listing
 
 CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 TOKEN = re.compile(rf"[{CJK}]+|[^\W_{CJK}]+", re.UNICODE)  # a run of Chinese, or a word without Chinese
@@ -48,37 +71,51 @@ def query_words(query: str) -> list[str]:
 
 
 def filter_search(queryset: QuerySet, query: str) -> QuerySet:
-    """Listings matching every token of `query`, best first on PostgreSQL (ts_rank), newest first on SQLite."""
+    """Listings matching every token of `query`, with their rank (`rank`) on PostgreSQL."""
+    matches = matching(queryset, query)
+    if matches is queryset or connection.vendor != "postgresql":
+        return matches
+    return matches.annotate(rank=_rank(_search_query(query_words(query))))
+
+
+def matching(queryset: QuerySet, query: str) -> QuerySet:
+    """Listings matching every token of `query` (the GIN-indexed vector on PostgreSQL, LIKE elsewhere); `queryset`
+    itself for a query without words."""
     words = query_words(query)
     if not words:
         return queryset
     if connection.vendor == "postgresql":
-        search = _search_query(words)
-        return queryset.filter(search_vector=search).annotate(rank=_rank(search))
+        return queryset.filter(search_vector=_search_query(words))
     return filter_plain(queryset, words)
 
 
-def _search_query(words: list[str]) -> Expression:
-    from django.contrib.postgres.search import SearchQuery
+class WrittenSearchQuery(SearchQuery):
+    """A SearchQuery written into the SQL instead of passed as parameters, so that PostgreSQL plans each search for its
+    own words: a prepared statement's generic plan would guess how common they are, and walk the wrong index. Safe
+    to write: its words are `tokens` (letters, digits and CJK characters only), and quotes are doubled anyway."""
 
-    return SearchQuery(" & ".join(words), config="simple", search_type="raw")
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        sql, params = super().as_sql(compiler, connection, **extra)
+        return sql % tuple("'" + str(param).replace("'", "''") + "'" for param in params), []
+
+
+def _search_query(words: list[str]) -> Expression:
+    return WrittenSearchQuery(" & ".join(words), config="simple", search_type="raw")
 
 
 def _rank(search: Expression) -> Expression:
     # F(): SearchRank given a field *name* wraps it in to_tsvector(search_vector::text), re-parsing every stored
     # vector (slow, and ranking the text of the vector rather than the vector).
-    from django.contrib.postgres.search import SearchRank
-
     return SearchRank(F("search_vector"), search)
 
 
-def rank(query: str) -> Expression | None:
-    """The ts_rank of `query` against the stored vector, to annotate on rows already matched; None off PostgreSQL
-    (or for a query without words)."""
+def relevance(query: str) -> Expression | None:
+    """How well a listing already matched answers `query`: the ts_rank of the stored vector plus the title boost;
+    None off PostgreSQL (or for a query without words)."""
     words = query_words(query)
     if not words or connection.vendor != "postgresql":
         return None
-    return _rank(_search_query(words))
+    return _rank(_search_query(words)) + title_boost(query)
 
 
 def filter_plain(queryset: QuerySet, words: list[str]) -> QuerySet:
@@ -98,3 +135,39 @@ def title_boost(query: str) -> Expression:
     hits = [Case(When(title__icontains=run, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
             for run in runs]  # fmt: skip
     return sum(hits[1:], hits[0]) / Value(float(len(runs)), output_field=FloatField())
+
+
+# --- what the catalogue filters and sorts by ------------------------------------------------------------------------
+
+
+def plan_kinds_text(kinds: Iterable[str]) -> str:
+    """How `Listing.plan_kinds` stores a set of plan kinds: each once, in PlanKind order, space-separated."""
+    present = set(kinds)
+    return " ".join(kind for kind in PlanKind.values if kind in present)
+
+
+def catalogue_fields() -> dict[str, Expression]:
+    """The listing's denormalised catalogue fields as expressions over its row, for one UPDATE: the lowest active
+    plan price, the latest registered version's quality score, the product's sector and classification, and the
+    kinds of the active plans (`plan_kinds_text` in SQL)."""
+    from marketplace.models import PricePlan
+    from registry.models import DataProduct, ProductVersion
+
+    active = PricePlan.objects.filter(listing=OuterRef("pk"), is_active=True).order_by()
+    product = DataProduct.objects.filter(pk=OuterRef("product_id"))
+    version = ProductVersion.objects.registered().filter(product=OuterRef("product_id")).order_by("-number")
+    kinds = [Case(When(Exists(active.filter(kind=kind)), then=Value(f"{kind} ")), default=Value(""))
+             for kind in PlanKind.values]  # fmt: skip
+    return {
+        "min_price": Subquery(active.values("listing").annotate(low=Min("price")).values("low")),
+        "quality_score": Subquery(version.values("quality_score")[:1]),
+        "sector": Subquery(product.values("sector")),
+        "classification": Subquery(product.values("classification")),
+        "plan_kinds": Trim(Concat(*kinds)),
+    }
+
+
+def refresh_catalogue_fields(listing: "Listing") -> None:
+    """Store on the listing what the catalogue filters and sorts by (`catalogue_fields`), in one UPDATE; called
+    wherever the listing is indexed, and when a plan is added or withdrawn."""
+    type(listing).objects.filter(pk=listing.pk).update(**catalogue_fields())

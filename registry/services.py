@@ -531,6 +531,22 @@ def _register_version(version: ProductVersion, *, by: User, reason: str) -> None
 
 # --- change registration of a new version of a registered product -----------------------------------------------
 
+# Like WITHDRAWAL_HOOKS: apps built on the registry subscribe from their AppConfig.ready() (the marketplace reindexes
+# the product's published listings) and are called in the approval's transaction.
+CHANGE_HOOKS: list[Callable[..., None]] = []
+
+
+def on_product_changed(hook: Callable[..., None]) -> Callable[..., None]:
+    """Register `hook(product=..., by=...)`, called when a change registration of a registered product is approved."""
+    if hook not in CHANGE_HOOKS:
+        CHANGE_HOOKS.append(hook)
+    return hook
+
+
+def _changed(product: DataProduct, *, by: User) -> None:
+    for hook in CHANGE_HOOKS:
+        hook(product=product, by=by)
+
 
 @transaction.atomic
 def version_submit(*, version: ProductVersion, by: User) -> ProductVersion:
@@ -574,7 +590,9 @@ def version_approve(*, version: ProductVersion, by: User, reason: str) -> Regist
     _require_reason(reason)
     version.review_reason = reason.strip()
     _register_version(version, by=by, reason=version.review_reason)
-    return certificate_issue(product=version.product, version=version, by=by)
+    certificate = certificate_issue(product=version.product, version=version, by=by)
+    _changed(version.product, by=by)
+    return certificate
 
 
 @transaction.atomic

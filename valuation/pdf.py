@@ -1,150 +1,78 @@
 """The valuation report (`valuation.report.valuation_report`) as an A4 PDF in the active language.
 
-Latin text is set in Helvetica, mathematical signs Helvetica cannot encode (−, Σ, √, ≤, →) in Symbol, and the rest
-(Chinese) in reportlab's built-in CID font STSong-Light. None needs a font file, so the PDF is made offline; the viewer
-supplies the glyphs (Adobe-GB1 for Chinese), as for any PDF set in STSong-Light.
+Fonts, mixed-script text, the shared styles, the running header and footer and the page count come from `core.pdf`
+(Helvetica, Symbol and the built-in CID font STSong-Light: no font file needed).
 """
 
-# ruff: noqa: RUF001, RUF002, RUF003 -- the typographic −, × and – are meant: reports print them
+# ruff: noqa: RUF001, RUF003 -- the typographic −, × and – are meant: reports print them
 
 from __future__ import annotations
 
-import functools
-import io
 import re
 from collections.abc import Iterable
-from itertools import groupby
-from xml.sax.saxutils import escape
 
-from django.utils import formats, translation
+from django.utils import formats
 from django.utils.translation import gettext as _
 from reportlab.graphics.shapes import Drawing, Group, Line, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfgen import canvas
-from reportlab.platypus import (
-    CondPageBreak,
-    Flowable,
-    KeepTogether,
-    LongTable,
-    Paragraph,
-    SimpleDocTemplate,
-    Spacer,
-    TableStyle,
-)
+from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, LongTable, Paragraph, Spacer, TableStyle
 from reportlab.platypus import Table as PdfTable
 
+from core.pdf import (
+    BRAND,
+    BRAND_STYLE,
+    CELL,
+    CELL_BOLD,
+    HEADING,
+    INK,
+    MUTED,
+    NAVY,
+    PALE,
+    RULE,
+    SMALL,
+    TITLE,
+    WIDTH,
+    ZEBRA,
+    paragraph,
+    paragraph_style,
+    register_fonts,
+    render_pdf,
+    runs,
+    text_start,
+    text_width,
+)
 from valuation.models import Valuation
 from valuation.report import Figure, Report, Table, format_money, valuation_report
 
-CID_FONT = "STSong-Light"
-SANS, SANS_BOLD, SYMBOL = "Helvetica", "Helvetica-Bold", "Symbol"
-BRAND = "Databourse"
-MARGIN = 16 * mm
-WIDTH = A4[0] - 2 * MARGIN
 MAX_BARS = 15
 NUMBER = re.compile(r"^[−+]?¥?\d")  # a formatted figure, right-aligned; words are not
 
-INK = colors.HexColor("#1d2733")
-MUTED = colors.HexColor("#5b6675")
-NAVY = colors.HexColor("#1f3a5f")
-RULE = colors.HexColor("#c9d1db")
-PALE = colors.HexColor("#eef2f7")
-ZEBRA = colors.HexColor("#f7f9fb")
 LOW_BAR = colors.HexColor("#4a78b5")
 HIGH_BAR = colors.HexColor("#e08a2e")
 ACCREDITED = colors.HexColor("#1e6b3a")
 SELF_INK, SELF_FILL = colors.HexColor("#8a4b00"), colors.HexColor("#fff3e0")
 
 
-@functools.cache
-def _register_fonts() -> None:
-    pdfmetrics.registerFont(UnicodeCIDFont(CID_FONT))
-
-
-@functools.cache
-def _font_of(char: str) -> str:
-    """Helvetica for what WinAnsi encodes, Symbol for mathematical signs (−, Σ, √, ≤, →), else the CID font."""
-    for font, codec in ((SANS, "cp1252"), (SYMBOL, "symbol")):
-        try:
-            char.encode(codec)
-        except UnicodeEncodeError:
-            continue
-        return font
-    return CID_FONT
-
-
-def runs(text: str, *, bold: bool = False) -> list[tuple[str, str]]:
-    """The text cut into (font, chunk) runs that each font can show."""
-    out = []
-    for font, chars in groupby(str(text), key=_font_of):
-        out.append((SANS_BOLD if bold and font == SANS else font, "".join(chars)))
-    return out
-
-
-def markup(text: str) -> str:
-    """Paragraph markup for text: XML-escaped, runs Helvetica cannot show switched to Symbol or the CID font."""
-    return "".join(
-        escape(chunk) if font in (SANS, SANS_BOLD) else f'<font face="{font}">{escape(chunk)}</font>'
-        for font, chunk in runs(text)
-    )
-
-
-def text_width(text: str, size: float, *, bold: bool = False) -> float:
-    return sum(pdfmetrics.stringWidth(chunk, font, size) for font, chunk in runs(text, bold=bold))
-
-
-def _start(x: float, text: str, size: float, anchor: str, bold: bool) -> float:
-    width = text_width(text, size, bold=bold)
-    return x - {"start": 0, "middle": width / 2, "end": width}[anchor]
-
-
-def draw_text(pdf: canvas.Canvas, x: float, y: float, text: str, size: float, *, anchor: str = "start") -> None:
-    """Draw mixed-script text on a canvas, one run per font."""
-    x = _start(x, text, size, anchor, False)
-    for font, chunk in runs(text):
-        pdf.setFont(font, size)
-        pdf.drawString(x, y, chunk)
-        x += pdfmetrics.stringWidth(chunk, font, size)
-
-
 # --- styles ----------------------------------------------------------------------------------------------------
 
 
-def _style(name: str, size: float = 8.5, *, bold: bool = False, color=INK, **extra) -> ParagraphStyle:
-    font = SANS_BOLD if bold else SANS
-    return ParagraphStyle(name, fontName=font, fontSize=size, leading=size * 1.3, textColor=color, **extra)
-
-
-BODY = _style("body")
-SMALL = _style("small", 7.5, color=MUTED)
-CELL = _style("cell", 8)
-CELL_RIGHT = _style("cell_right", 8, alignment=TA_RIGHT)
-CELL_BOLD = _style("cell_bold", 8, bold=True)
-CELL_BOLD_RIGHT = _style("cell_bold_right", 8, bold=True, alignment=TA_RIGHT)
-TINY = _style("tiny", 7)
-TINY_RIGHT = _style("tiny_right", 7, alignment=TA_RIGHT)
-TINY_BOLD = _style("tiny_bold", 7, bold=True)
-TINY_BOLD_RIGHT = _style("tiny_bold_right", 7, bold=True, alignment=TA_RIGHT)
-BRAND_STYLE = _style("brand", 10, bold=True, color=NAVY)
-TITLE = _style("title", 16, bold=True, spaceBefore=2, spaceAfter=2)
-HEADING = _style("heading", 11, bold=True, color=NAVY, spaceBefore=10, spaceAfter=4)
-CAPTION = _style("caption", 8.5, bold=True, spaceBefore=6, spaceAfter=3)
-VALUE = _style("value", 20, bold=True, color=NAVY)
-
-
-def _p(text: str, style: ParagraphStyle = BODY) -> Paragraph:
-    return Paragraph(markup(text), style)
+CELL_RIGHT = paragraph_style("cell_right", 8, alignment=TA_RIGHT)
+CELL_BOLD_RIGHT = paragraph_style("cell_bold_right", 8, bold=True, alignment=TA_RIGHT)
+TINY = paragraph_style("tiny", 7)
+TINY_RIGHT = paragraph_style("tiny_right", 7, alignment=TA_RIGHT)
+TINY_BOLD = paragraph_style("tiny_bold", 7, bold=True)
+TINY_BOLD_RIGHT = paragraph_style("tiny_bold_right", 7, bold=True, alignment=TA_RIGHT)
+CAPTION = paragraph_style("caption", 8.5, bold=True, spaceBefore=6, spaceAfter=3)
+VALUE = paragraph_style("value", 20, bold=True, color=NAVY)
 
 
 def _heading(text: str, style: ParagraphStyle = HEADING, *, room: float = 70) -> list[Flowable]:
     """A heading that starts a new page unless `room` points are left for what follows it (tables still split)."""
-    return [CondPageBreak(room), _p(text, style)]
+    return [CondPageBreak(room), paragraph(text, style)]
 
 
 def _is_number(text: str) -> bool:
@@ -157,9 +85,11 @@ def _is_number(text: str) -> bool:
 def _badge(report: Report) -> PdfTable:
     """A filled green box for an accredited appraisal, an outlined amber one for a self-assessment."""
     ink = colors.white if report.accredited else SELF_INK
-    label = _style("badge", 11, bold=True, color=ink)
-    note = _style("badge_note", 7.5, color=ink)
-    box = PdfTable([[_p(report.performer_label, label)], [_p(report.performer_note, note)]], colWidths=[58 * mm])
+    label = paragraph_style("badge", 11, bold=True, color=ink)
+    note = paragraph_style("badge_note", 7.5, color=ink)
+    box = PdfTable(
+        [[paragraph(report.performer_label, label)], [paragraph(report.performer_note, note)]], colWidths=[58 * mm]
+    )
     fill, border = (ACCREDITED, ACCREDITED) if report.accredited else (SELF_FILL, SELF_INK)
     box.setStyle(
         TableStyle(
@@ -176,7 +106,11 @@ def _badge(report: Report) -> PdfTable:
 
 
 def _header(report: Report) -> list[Flowable]:
-    left = [_p(BRAND, BRAND_STYLE), _p(_("Data-asset valuation report"), SMALL), _p(report.title, TITLE)]
+    left = [
+        paragraph(BRAND, BRAND_STYLE),
+        paragraph(_("Data-asset valuation report"), SMALL),
+        paragraph(report.title, TITLE),
+    ]
     top = PdfTable([[left, _badge(report)]], colWidths=[WIDTH - 60 * mm, 60 * mm])
     top.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (0, 0), 0)]))
     return [top, Spacer(1, 4), _metadata(report)]
@@ -196,7 +130,7 @@ def _metadata(report: Report) -> PdfTable:
         (_("Status"), report.status),
     ]
     rows = [
-        [_p(a, SMALL), _p(b, CELL), _p(c, SMALL), _p(d, CELL)]
+        [paragraph(a, SMALL), paragraph(b, CELL), paragraph(c, SMALL), paragraph(d, CELL)]
         for (a, b), (c, d) in zip(pairs[::2], pairs[1::2], strict=True)
     ]
     table = PdfTable(rows, colWidths=[0.16 * WIDTH, 0.34 * WIDTH, 0.16 * WIDTH, 0.34 * WIDTH])
@@ -217,9 +151,9 @@ def _metadata(report: Report) -> PdfTable:
 def _result_box(report: Report) -> PdfTable:
     value_range = _("Range %(low)s – %(high)s") % {"low": format_money(report.low), "high": format_money(report.high)}
     cells = [
-        [_p(_("Value"), SMALL), _p(_("Range"), SMALL)],
-        [_p(format_money(report.value), VALUE), _p(value_range, _style("range", 11, bold=True))],
-        [_p(report.method, SMALL), _p(report.range_note, SMALL)],
+        [paragraph(_("Value"), SMALL), paragraph(_("Range"), SMALL)],
+        [paragraph(format_money(report.value), VALUE), paragraph(value_range, paragraph_style("range", 11, bold=True))],
+        [paragraph(report.method, SMALL), paragraph(report.range_note, SMALL)],
     ]
     box = PdfTable(cells, colWidths=[0.45 * WIDTH, 0.55 * WIDTH])
     box.setStyle(
@@ -238,7 +172,7 @@ def _result_box(report: Report) -> PdfTable:
 
 
 def _formula(lines: Iterable[str]) -> PdfTable:
-    box = PdfTable([[_p(line, CELL)] for line in lines], colWidths=[WIDTH])
+    box = PdfTable([[paragraph(line, CELL)] for line in lines], colWidths=[WIDTH])
     box.setStyle(
         TableStyle(
             [
@@ -259,7 +193,9 @@ def _figures(figures: Iterable[Figure]) -> LongTable:
         bold = figure.emphasis
         styles = (CELL_BOLD, CELL_BOLD_RIGHT) if bold else (CELL, CELL_RIGHT)
         value_style = styles[1] if _is_number(figure.value) else styles[0]
-        rows.append([_p(figure.label, styles[0]), _p(figure.value, value_style), _p(figure.note, SMALL)])
+        rows.append(
+            [paragraph(figure.label, styles[0]), paragraph(figure.value, value_style), paragraph(figure.note, SMALL)]
+        )
         if bold:
             style.append(("BACKGROUND", (0, index), (-1, index), PALE))
     table = LongTable(rows, colWidths=[0.3 * WIDTH, 0.28 * WIDTH, 0.42 * WIDTH])
@@ -285,7 +221,9 @@ def _cell_styles(wide: bool) -> tuple[ParagraphStyle, ...]:
 def _row(cells: Iterable[str], numeric: tuple[bool, ...], *, bold: bool, wide: bool) -> list[Paragraph]:
     plain, right, strong, strong_right = _cell_styles(wide)
     styles = (strong, strong_right) if bold else (plain, right)
-    return [_p(cell, styles[1] if is_number else styles[0]) for cell, is_number in zip(cells, numeric, strict=True)]
+    return [
+        paragraph(cell, styles[1] if is_number else styles[0]) for cell, is_number in zip(cells, numeric, strict=True)
+    ]
 
 
 def _table(table: Table) -> list[Flowable]:
@@ -307,7 +245,7 @@ def _table(table: Table) -> list[Flowable]:
         rows.append(_row(table.footer, table.numeric, bold=True, wide=wide))
     if table.note:
         style.append(("SPAN", (0, len(rows)), (-1, len(rows))))
-        rows.append([_p(table.note, SMALL), *([""] * (len(table.columns) - 1))])
+        rows.append([paragraph(table.note, SMALL), *([""] * (len(table.columns) - 1))])
     style.append(("NOSPLIT", (0, max(len(rows) - 3, 1)), (-1, -1)))  # no total or note alone on a page
     pdf_table = LongTable(rows, colWidths=_column_widths(table), repeatRows=1)
     pdf_table.setStyle(TableStyle(style))
@@ -315,7 +253,7 @@ def _table(table: Table) -> list[Flowable]:
 
 
 def _boxed(text: str) -> PdfTable:
-    box = PdfTable([[_p(text, SMALL)]], colWidths=[WIDTH])
+    box = PdfTable([[paragraph(text, SMALL)]], colWidths=[WIDTH])
     box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 0.6, RULE), ("BACKGROUND", (0, 0), (-1, -1), ZEBRA)]))
     return box
 
@@ -325,7 +263,7 @@ def _boxed(text: str) -> PdfTable:
 
 def _text(x: float, y: float, text: str, size: float, *, anchor: str = "start", color=INK, bold=False) -> Group:
     """A chart label in as many Strings as it has font runs."""
-    group, x = Group(), _start(x, text, size, anchor, bold)
+    group, x = Group(), text_start(x, text, size, anchor, bold)
     for font, chunk in runs(text, bold=bold):
         group.add(String(x, y, chunk, fontName=font, fontSize=size, fillColor=color))
         x += pdfmetrics.stringWidth(chunk, font, size)
@@ -407,7 +345,7 @@ def _tornado_table(report: Report) -> Table:
 def _sensitivity(report: Report) -> list[Flowable]:
     chart = _Chart(report).drawing() if report.tornado else None
     room = chart.height + 50 if chart else 70
-    flowables = [*_heading(_("Sensitivity (tornado chart)"), room=room), _p(report.tornado_note, SMALL)]
+    flowables = [*_heading(_("Sensitivity (tornado chart)"), room=room), paragraph(report.tornado_note, SMALL)]
     if chart:
         flowables += [Spacer(1, 4), chart, *_table(_tornado_table(report))]
     return flowables
@@ -435,67 +373,19 @@ def _story(report: Report) -> list[Flowable]:
     return story
 
 
-def _page_decoration(report: Report):
-    """Running header and footer (the page count is drawn by `_NumberedCanvas` once it is known)."""
-    header = f"{BRAND} · {report.title}"
-    footer = f"{report.performer_label} · {report.performer} · {report.as_of.isoformat()}"
-
-    def decorate(pdf: canvas.Canvas, doc: SimpleDocTemplate) -> None:
-        pdf.saveState()
-        pdf.setStrokeColor(RULE)
-        pdf.setFillColor(MUTED)
-        pdf.line(MARGIN, A4[1] - MARGIN + 8, A4[0] - MARGIN, A4[1] - MARGIN + 8)
-        draw_text(pdf, MARGIN, A4[1] - MARGIN + 11, header, 7)
-        pdf.line(MARGIN, MARGIN - 8, A4[0] - MARGIN, MARGIN - 8)
-        draw_text(pdf, MARGIN, MARGIN - 17, footer, 7)
-        pdf.restoreState()
-
-    return decorate
-
-
-class _NumberedCanvas(canvas.Canvas):
-    """Holds the pages back until the end so that each can say "page 2 of 3"."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._pages: list[dict] = []
-
-    def showPage(self) -> None:
-        self._pages.append(dict(self.__dict__))
-        self._startPage()
-
-    def save(self) -> None:
-        for state in self._pages:
-            self.__dict__.update(state)
-            label = _("Page %(page)d of %(pages)d") % {"page": self._pageNumber, "pages": len(self._pages)}
-            self.setFillColor(MUTED)
-            draw_text(self, A4[0] - MARGIN, MARGIN - 17, label, 7, anchor="end")
-            super().showPage()
-        super().save()
-
-
 def report_pdf(report: Report, *, invariant: bool = False) -> bytes:
     """Render a report; `invariant` gives byte-identical output for the same report (no timestamps, fixed ids)."""
-    _register_fonts()
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=MARGIN,
-        bottomMargin=MARGIN,
+    register_fonts()
+    return render_pdf(
+        _story(report),
+        header=f"{BRAND} · {report.title}",
+        footer=f"{report.performer_label} · {report.performer} · {report.as_of.isoformat()}",
+        invariant=invariant,
         title=report.title,
         author=report.performer,
         subject=_("Data-asset valuation report"),
-        creator=BRAND,
         keywords=[report.method, report.performer_label],
-        lang=translation.get_language() or "en",
-        invariant=int(invariant),
     )
-    decorate = _page_decoration(report)
-    doc.build(_story(report), onFirstPage=decorate, onLaterPages=decorate, canvasmaker=_NumberedCanvas)
-    return buffer.getvalue()
 
 
 def valuation_pdf(valuation: Valuation) -> bytes:

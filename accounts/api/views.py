@@ -30,6 +30,8 @@ from core.api import error_responses
 
 API_PERMISSIONS = [IsAuthenticated, HasApiKeyScope]
 READ_ERRORS = error_responses(401, 429)
+# A list also answers 400 for a filter value it cannot use and 404 for a page past the end (`?page=`).
+LIST_ERRORS = error_responses(400, 401, 404, 429)
 DETAIL_ERRORS = error_responses(401, 404, 429)
 WRITE_ERRORS = error_responses(400, 401, 403, 404, 429)
 
@@ -82,7 +84,7 @@ class MeView(APIView):
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: s.OrganizationSerializer(many=True), **READ_ERRORS}),
+    list=extend_schema(responses={200: s.OrganizationSerializer(many=True), **LIST_ERRORS}),
     retrieve=extend_schema(responses={200: s.OrganizationSerializer, **DETAIL_ERRORS}),
 )
 class OrganizationViewSet(viewsets.ReadOnlyModelViewSet):
@@ -108,7 +110,7 @@ class OrganizationViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: s.MembershipSerializer(many=True), **READ_ERRORS}),
+    list=extend_schema(responses={200: s.MembershipSerializer(many=True), **LIST_ERRORS}),
     retrieve=extend_schema(responses={200: s.MembershipSerializer, **DETAIL_ERRORS}),
 )
 class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -145,7 +147,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: s.InvitationSerializer(many=True), **READ_ERRORS}),
+    list=extend_schema(responses={200: s.InvitationSerializer(many=True), **LIST_ERRORS}),
     retrieve=extend_schema(responses={200: s.InvitationSerializer, **DETAIL_ERRORS}),
 )
 class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -183,7 +185,7 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: s.ApiKeySerializer(many=True), **READ_ERRORS}),
+    list=extend_schema(responses={200: s.ApiKeySerializer(many=True), **LIST_ERRORS}),
     retrieve=extend_schema(responses={200: s.ApiKeySerializer, **DETAIL_ERRORS}),
 )
 class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

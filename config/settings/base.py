@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from our own static files (no CDN)
     "guardian",
     "axes",
     "django_otp",
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "valuation",
     "marketplace",
     "sandbox",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -54,6 +56,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Idempotency-Key on /api/v1/ POSTs (after authentication: it resolves the caller with the view's authenticators).
+    "core.idempotency.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -85,6 +89,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock at BEGIN, so concurrent ledger appends queue instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+elif env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+    # Server-side binding lets psycopg prepare the statements a connection runs often (the webhook path runs the
+    # same dozen per event). Off behind PgBouncer in transaction mode, which cannot keep prepared statements.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -166,6 +174,8 @@ CELERY_BEAT_SCHEDULE = {
     "rematch-open-demands": {"task": "marketplace.rematch_open_demands", "schedule": 60 * 60},
     "reconcile-payments": {"task": "marketplace.payments_reconcile", "schedule": 10 * 60},
     "verify-ledger": {"task": "audit.ledger_verify", "schedule": 24 * 60 * 60},
+    "purge-idempotency-keys": {"task": "core.idempotency_purge", "schedule": 60 * 60},
+    "requeue-stalled-webhooks": {"task": "integrations.requeue_stalled", "schedule": 5 * 60},
 }
 
 STRIPE_API_KEY = env("STRIPE_API_KEY", default="sk_test_databourse")
@@ -185,6 +195,24 @@ MARKETPLACE_DOWNLOAD_LINK_SECONDS = env.int("MARKETPLACE_DOWNLOAD_LINK_SECONDS",
 # Key of the per-contract fingerprints in delivered files; keep it stable, or earlier copies can no longer be traced.
 MARKETPLACE_FINGERPRINT_KEY = env.str("MARKETPLACE_FINGERPRINT_KEY", default="")
 
+# Sandbox queries: each runs in a fresh DuckDB with this memory limit, one thread, and is stopped after this long.
+# The Parquet build of a dataset uses the same memory limit.
+SANDBOX_MEMORY_LIMIT = env.str("SANDBOX_MEMORY_LIMIT", default="512MB")
+SANDBOX_MAX_EXECUTION_MS = env.int("SANDBOX_MAX_EXECUTION_MS", default=10_000)
+
+# Outgoing webhooks (integrations app, docs/partners-webhooks.md). Plain http:// and private or loopback addresses
+# (http://127.0.0.1:…) are accepted only when INTEGRATIONS_ALLOW_HTTP is on; unset, it follows DEBUG.
+INTEGRATIONS_ALLOW_HTTP = env.bool("INTEGRATIONS_ALLOW_HTTP", default=None)
+# Each POST waits this long (seconds) to connect, and this long for each read of the answer.
+INTEGRATIONS_CONNECT_TIMEOUT = env.float("INTEGRATIONS_CONNECT_TIMEOUT", default=3.0)
+INTEGRATIONS_READ_TIMEOUT = env.float("INTEGRATIONS_READ_TIMEOUT", default=5.0)
+# A delivery is tried at most this many times, waiting base * 2^(n-1) seconds after the n-th failure
+# (defaults: 6 attempts, 1, 2, 4, 8 and 16 minutes apart), then given up.
+INTEGRATIONS_MAX_ATTEMPTS = env.int("INTEGRATIONS_MAX_ATTEMPTS", default=6)
+INTEGRATIONS_RETRY_BASE_SECONDS = env.int("INTEGRATIONS_RETRY_BASE_SECONDS", default=60)
+# An endpoint is disabled (its managers are mailed) when this many deliveries in a row were given up.
+INTEGRATIONS_DISABLE_AFTER_GIVEN_UP = env.int("INTEGRATIONS_DISABLE_AFTER_GIVEN_UP", default=5)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.api.authentication.ApiKeyAuthentication",
@@ -193,19 +221,111 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["accounts.api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api_key": env("API_KEY_THROTTLE_RATE", default="120/min")},
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # JSON only: errors are the same `{code, detail}` body whatever the client asks for (no browsable HTML API).
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "core.api.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+
+# The introduction of the OpenAPI schema (Swagger UI at /api/v1/docs/, ReDoc at /api/v1/redoc/).
+API_DESCRIPTION = """
+The partner API of Databourse, a data asset registry and exchange: register data products, list them, buy
+licences, pay, download or call the data, value assets, and compute in the sandbox. Everything a merchant or a
+buyer does in the web UI can be done here. The partner guide (`docs/partners.md`) walks through it step by step.
+
+## Authentication
+Send `Authorization: Api-Key <key>` on every request. An owner or admin of a verified organisation issues keys
+in the web UI (*API keys* in the menu, `/accounts/api-keys/`); a key acts for that organisation only. The raw
+key is shown once, when it is created; only its SHA-256 is stored. Keys may expire and are revoked at once.
+
+Scopes: `read` keys may only read (GET); `write` keys may also create and change. A write with a read key is
+`403 insufficient_scope`. A missing, invalid, revoked or expired key is `401` (`not_authenticated`,
+`api_key_invalid`, `api_key_revoked`, `api_key_expired`, `organization_not_verified`).
+
+## Errors
+Every error is JSON with a stable `code` and a `detail` for people; invalid bodies (`400 invalid`) also carry
+`fields` (field → messages, `non_field_errors` for the body as a whole). Another organisation's object is
+always `404 not_found`, never `403`. A change the object's state does not allow is `409` (`invalid_transition`
+and the like). Each operation lists its own codes below.
+
+## Pagination, filtering and ordering
+Lists are pages: `{"count", "next", "previous", "results"}`; ask for `?page=2` or follow `next` until it is
+null. `?page_size=` takes up to 100 (default 50; the listings catalogue 20). Lists take filters as query
+parameters, and `ordering=<field>` (`-<field>` descending) where the operation documents it.
+
+## Rate limits
+Each key may make `API_KEY_THROTTLE_RATE` requests (120 a minute by default); beyond it the answer is
+`429 throttled` with `Retry-After` in seconds. The metered data API has its plan's own limits
+(`rate_limited`, `quota_exceeded`, also with `Retry-After`).
+
+## Idempotency
+Send an `Idempotency-Key` header (any unique string up to 255 characters, e.g. a UUID) with every POST. A retry
+with the same key and body within 24 hours gets the first answer back, marked `Idempotent-Replayed: true`,
+instead of creating a duplicate. While the first request is still running a retry is
+`409 idempotency_in_progress`; the same key on another path or body is `422 idempotency_key_reused`. Server
+errors (5xx) and `429` are not kept, so their retry runs again. Keys belong to the API key that sent them.
+
+## Webhooks
+Register HTTPS endpoints for events (`product.registered`, `listing.published`, `contract.active`,
+`payment.succeeded`, ...) with `/webhook-endpoints/`. Each delivery carries
+`Databourse-Signature: t=<unix time>,v1=<hex>`, an HMAC-SHA256 of `<t>.<raw body>` keyed with the endpoint's
+secret; `docs/partners-webhooks.md` lists the events and has a verifying snippet.
+
+## Money and time
+Amounts are strings in CNY with two decimals (`"48000.00"`); times are ISO 8601 with a time zone.
+"""
+
+# `Idempotency-Key` on the API's POSTs (core.idempotency): the first answer to a key is replayed this long, after which
+# the key may be used again; a periodic task deletes older records.
+IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Databourse API",
-    "DESCRIPTION": "Data asset registry and exchange. Authenticate with `Authorization: Api-Key <key>`.",
+    "DESCRIPTION": API_DESCRIPTION.strip(),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "TAGS": [
+        {"name": "me", "description": "Who is calling: the signed-in person, or the API key and its organisation."},
+        {"name": "organizations", "description": "Your organisations' profiles."},
+        {"name": "memberships", "description": "Members of your organisations and their roles."},
+        {"name": "invitations", "description": "Invitations to join your organisations, sent by e-mail."},
+        {"name": "api-keys", "description": "Your organisations' API keys (issued and revoked by people signed in)."},
+        {"name": "products", "description": "Data products: draft, upload versions, add documents, submit."},
+        {"name": "versions", "description": "Versions of products: profile, quality, masked sample, progress."},
+        {"name": "certificates", "description": "Public check of a registration certificate (no key needed)."},
+        {"name": "listings", "description": "The catalogue of published listings, and your own listings and plans."},
+        {"name": "contracts", "description": "Purchases and sales: request, approve, cancel, terminate, PDF."},
+        {"name": "payments", "description": "Paying contracts with Stripe, refunds."},
+        {"name": "entitlements", "description": "What you bought: downloads, metered API access, sandbox access."},
+        {"name": "downloads", "description": "Files behind signed download links."},
+        {"name": "data", "description": "The metered data API: rows of a listing you hold an API plan on."},
+        {"name": "demands", "description": "Buyers' data demands and the listings that match them."},
+        {"name": "offers", "description": "Merchants' offers answering demands."},
+        {"name": "reviews", "description": "Buyers' ratings of listings, with the merchant's reply."},
+        {"name": "complaints", "description": "Complaints about purchases and sales, and the regulator's decision."},
+        {"name": "settlement", "description": "A merchant's balance, ledger entries and monthly statements."},
+        {"name": "payouts", "description": "What the exchange paid out to a merchant."},
+        {"name": "valuations", "description": "Valuations of data assets: cost, income and market methods, PDF."},
+        {"name": "revaluations", "description": "Revalue many products at once with your latest valuation of each."},
+        {"name": "comparables", "description": "Comparable transactions entered by hand, for market valuations."},
+        {"name": "sandbox", "description": "Compute on level-4 data without downloading it: datasets, runs, exports."},
+        {"name": "webhook-endpoints", "description": "Your endpoints for outgoing webhooks: events, secret, tests."},
+        {"name": "webhook-deliveries", "description": "The delivery log of your webhook endpoints; redelivery."},
+    ],
+    # Swagger UI and ReDoc from drf-spectacular-sidecar's files under STATIC_URL; nothing is loaded off-site
+    # (no validator badge either). The pages' CSP: API_DOCS_CSP.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None, "displayOperationId": True},
+    "REDOC_UI_SETTINGS": {"expandResponses": "200,201"},
+    # The Idempotency-Key header and its answers, documented on every POST (after drf-spectacular's own enum hook).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.openapi.idempotency_documented"],
 }
 
 # Content-Security-Policy (Django's built-in middleware): everything is served by the app itself, but Stripe.js
@@ -224,6 +344,16 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
     "base-uri": [CSP.SELF],
     "object-src": [CSP.NONE],
+}
+# The API's documentation pages (/api/v1/docs/, /api/v1/redoc/): their <style> elements carry the page's nonce (ReDoc
+# adds its own with it), and ReDoc runs its search in a worker it builds from a blob: URL. The hash is
+# perfect-scrollbar's CSS, which ReDoc 2.5 adds before it is given the nonce (without it only the menu's scrollbar is
+# unstyled). ReDoc's footer shows Redocly's logo from their CDN: img-src blocks it, so nothing is fetched off-site.
+_REDOC_SCROLLBAR_CSS = "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc='"
+API_DOCS_CSP = {
+    **SECURE_CSP,
+    "style-src": [CSP.SELF, CSP.NONCE, _REDOC_SCROLLBAR_CSS],
+    "worker-src": [CSP.SELF, "blob:"],
 }
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

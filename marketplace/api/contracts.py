@@ -58,7 +58,8 @@ from registry.api.views import acting_user
 from registry.choices import LicenceTemplate, Sector
 from valuation.api.views import API_PERMISSIONS, PdfRenderer, acting_organization, json_only
 
-READ_ERRORS = error_responses(401, 429)
+# A list answers 400 for a filter value it cannot use and 404 for a page past the end (`?page=`).
+LIST_ERRORS = error_responses(400, 401, 404, 429)
 DETAIL_ERRORS = error_responses(401, 404, 429)
 REQUEST_ERRORS = error_responses(400, 401, 403, 404, 429)
 CHANGE_ERRORS = error_responses(400, 401, 403, 404, 409, 429)
@@ -245,7 +246,7 @@ def _plan_of(listing: Listing, plan_id: int) -> PricePlan:
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: ContractSerializer(many=True), **READ_ERRORS}),
+    list=extend_schema(responses={200: ContractSerializer(many=True), **LIST_ERRORS}),
     retrieve=extend_schema(responses={200: ContractDetailSerializer, **DETAIL_ERRORS}),
 )
 class ContractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -323,9 +324,9 @@ class ContractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return self._change(request, contracts.contract_terminate, ContractReasonSerializer)
 
     def _change(self, request: Request, service: Any, body_class: type[serializers.Serializer]) -> Response:
+        contract = self.get_object()  # before the body: another organisation's contract is a 404 whatever is sent
         body = body_class(data=request.data)
         body.is_valid(raise_exception=True)
-        contract = self.get_object()
         return self._detail(service(contract=contract, by=acting_user(request), **body.validated_data))
 
     @extend_schema(

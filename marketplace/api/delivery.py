@@ -105,7 +105,7 @@ class DownloadLinkSerializer(serializers.Serializer):
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: EntitlementSerializer(many=True), **error_responses(401, 429)}),
+    list=extend_schema(responses={200: EntitlementSerializer(many=True), **error_responses(400, 401, 404, 429)}),
     retrieve=extend_schema(responses={200: EntitlementSerializer, **error_responses(401, 404, 429)}),
 )
 class EntitlementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -120,7 +120,9 @@ class EntitlementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         related = ("contract__listing", "contract__merchant")
         return downloads.buyer_entitlements(self.request.user).select_related(*related).order_by("-starts_at", "-pk")
 
-    @extend_schema(operation_id="entitlements_usage", responses={200: UsageSerializer, **error_responses(401, 404)})
+    @extend_schema(
+        operation_id="entitlements_usage", responses={200: UsageSerializer, **error_responses(401, 404, 429)}
+    )
     @action(detail=True, methods=["get"])
     def usage(self, request: Request, pk: str | None = None) -> Response:
         """Calls this month against the free quota, the billed amount, and every month's totals."""
@@ -156,8 +158,9 @@ class DownloadFileView(APIView):
     @extend_schema(
         operation_id="downloads_file",
         responses={
-            (200, "application/octet-stream"): OpenApiTypes.BINARY,
-            **error_responses(401, 403, 404),
+            # The file as the merchant uploaded it: CSV, TSV, JSON Lines or Parquet.
+            **{(200, media): OpenApiTypes.BINARY for media in downloads.CONTENT_TYPES.values()},
+            **error_responses(401, 403, 404, 429),
             410: GONE,
         },
     )

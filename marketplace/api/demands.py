@@ -42,7 +42,8 @@ from registry.api.views import acting_user
 from registry.choices import Sector
 from valuation.api.views import API_PERMISSIONS, acting_organization
 
-READ_ERRORS = error_responses(401, 429)
+# A list answers 400 for a filter value it cannot use and 404 for a page past the end (`?page=`).
+LIST_ERRORS = error_responses(400, 401, 404, 429)
 DETAIL_ERRORS = error_responses(401, 404, 429)
 WRITE_ERRORS = error_responses(400, 401, 403, 404, 429)
 STATE_ERRORS = error_responses(400, 401, 403, 404, 409, 429)
@@ -178,7 +179,7 @@ class OfferDeclineSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 def read_schema(serializer: type[serializers.Serializer]) -> Callable:
     """Document a viewset's list and retrieve with `serializer` and their error bodies."""
     return extend_schema_view(
-        list=extend_schema(responses={200: serializer(many=True), **READ_ERRORS}),
+        list=extend_schema(responses={200: serializer(many=True), **LIST_ERRORS}),
         retrieve=extend_schema(responses={200: serializer, **DETAIL_ERRORS}),
     )
 

@@ -20,12 +20,13 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from accounts.api.permissions import HasApiKeyScope
 from accounts.api.serializers import RejectUnknownFieldsMixin
@@ -39,11 +40,17 @@ from registry.api.views import acting_user
 from valuation.api.views import acting_organization
 
 API_PERMISSIONS = [IsAuthenticated, HasApiKeyScope]
-READ_ERRORS = error_responses(401, 429)
+# A list answers 400 for a filter value it cannot use and 404 for a page past the end (`?page=`).
+LIST_ERRORS = error_responses(400, 401, 404, 429)
 DETAIL_ERRORS = error_responses(401, 404, 429)
 WRITE_ERRORS = error_responses(400, 401, 403, 404, 429)
+# Settlement also answers 400 for an `organization` that is not an id and 404 for one you do not manage.
+SETTLEMENT_ERRORS = error_responses(400, 401, 404, 429)
 ORGANIZATION_PARAMETER = OpenApiParameter(
     "organization", int, description="The merchant organisation, for a person who belongs to several."
+)
+MONTH_PARAMETER = OpenApiParameter(
+    "month", str, OpenApiParameter.PATH, pattern=r"^\d{4}-\d{2}$", description="`YYYY-MM`."
 )
 
 
@@ -114,6 +121,7 @@ class SettlementEntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_serializer(many=False)  # one object, though it answers the viewset's `list`
 class BalanceSerializer(serializers.Serializer):
     organization = serializers.IntegerField(read_only=True)
     balance = money(help_text="What the exchange owes the merchant now (net of the platform fee).")
@@ -150,6 +158,10 @@ class PayoutSerializer(serializers.ModelSerializer):
 
 
 class PaymentFilter(filters.FilterSet):
+    # A plain id, not a model choice: a choice filter would check the id against every contract and so tell a
+    # caller which ids exist elsewhere.
+    contract = filters.NumberFilter(field_name="contract_id", help_text="Contract id.")
+
     class Meta:
         model = Payment
         fields = ["status", "contract"]
@@ -159,7 +171,7 @@ class PaymentFilter(filters.FilterSet):
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: PaymentSerializer(many=True), **READ_ERRORS}),
+    list=extend_schema(responses={200: PaymentSerializer(many=True), **LIST_ERRORS}),
     retrieve=extend_schema(responses={200: PaymentSerializer, **DETAIL_ERRORS}),
 )
 class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -185,7 +197,7 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         checkout = payments.payment_start(contract=contract, by=acting_user(request))
         return Response(CheckoutSerializer(checkout).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={200: PaymentSerializer, **error_responses(401, 404, 429)})
+    @extend_schema(request=None, responses={200: PaymentSerializer, **error_responses(401, 403, 404, 429)})
     @action(detail=True, methods=["post"])
     def refresh(self, request: Request, pk: str | None = None) -> Response:
         """Ask Stripe how the payment stands and apply it (the webhook usually does this by itself)."""
@@ -196,9 +208,10 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["post"])
     def refund(self, request: Request, pk: str | None = None) -> Response:
         """Refund the buyer, in full or in part, while the contract runs (the merchant only)."""
+        payment = self.get_object()  # before the body: another organisation's payment is a 404 whatever is sent
         body = RefundCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        refund = payments.refund_create(payment=self.get_object(), by=acting_user(request), **body.validated_data)
+        refund = payments.refund_create(payment=payment, by=acting_user(request), **body.validated_data)
         return Response(RefundSerializer(refund).data, status=status.HTTP_201_CREATED)
 
 
@@ -228,8 +241,9 @@ class SettlementViewSet(viewsets.GenericViewSet):
     permission_classes = API_PERMISSIONS
     serializer_class = SettlementEntrySerializer
     queryset = SettlementEntry.objects.none()  # for the schema
+    pagination_class = None  # only the ledger (`entries`) comes in pages
 
-    @extend_schema(parameters=[ORGANIZATION_PARAMETER], responses={200: BalanceSerializer, **DETAIL_ERRORS})
+    @extend_schema(parameters=[ORGANIZATION_PARAMETER], responses={200: BalanceSerializer, **SETTLEMENT_ERRORS})
     def list(self, request: Request) -> Response:
         """What the exchange owes you now, after its platform fee."""
         organization = _merchant(request)
@@ -238,20 +252,24 @@ class SettlementViewSet(viewsets.GenericViewSet):
         return Response(BalanceSerializer(data).data)
 
     @extend_schema(parameters=[ORGANIZATION_PARAMETER], responses={200: SettlementEntrySerializer(many=True),
-                                                                   **DETAIL_ERRORS})  # fmt: skip
-    @action(detail=False)
+                                                                   **SETTLEMENT_ERRORS})  # fmt: skip
+    @action(detail=False, pagination_class=api_settings.DEFAULT_PAGINATION_CLASS)
     def entries(self, request: Request) -> Response:
         """The ledger, newest first: sales, refunds and payouts with the platform fee of each."""
         page = self.paginate_queryset(settlement.entries_of(_merchant(request)))
         return self.get_paginated_response(SettlementEntrySerializer(page, many=True).data)
 
-    @extend_schema(parameters=[ORGANIZATION_PARAMETER], responses={200: MonthSerializer(many=True), **DETAIL_ERRORS})
+    @extend_schema(
+        parameters=[ORGANIZATION_PARAMETER], responses={200: MonthSerializer(many=True), **SETTLEMENT_ERRORS}
+    )
     @action(detail=False)
     def statements(self, request: Request) -> Response:
         """Every month with ledger lines, newest first, with its totals and balances."""
         return Response(MonthSerializer(settlement.statement_months(_merchant(request)), many=True).data)
 
-    @extend_schema(parameters=[ORGANIZATION_PARAMETER], responses={200: StatementSerializer, **DETAIL_ERRORS})
+    @extend_schema(
+        parameters=[ORGANIZATION_PARAMETER, MONTH_PARAMETER], responses={200: StatementSerializer, **SETTLEMENT_ERRORS}
+    )
     @action(detail=False, url_path=r"statements/(?P<month>\d{4}-\d{2})", url_name="statement")
     def statement(self, request: Request, month: str) -> Response:
         """One month's statement: opening balance, every line, totals by kind, closing balance."""
@@ -260,7 +278,7 @@ class SettlementViewSet(viewsets.GenericViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: PayoutSerializer(many=True), **READ_ERRORS}),
+    list=extend_schema(responses={200: PayoutSerializer(many=True), **LIST_ERRORS}),
     retrieve=extend_schema(responses={200: PayoutSerializer, **DETAIL_ERRORS}),
 )
 class PayoutViewSet(viewsets.ReadOnlyModelViewSet):

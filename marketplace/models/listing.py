@@ -14,7 +14,7 @@ from accounts.models import Organization
 from accounts.querysets import RestrictedQuerySet
 from core.state import StateMachineMixin
 from marketplace.choices import BillingPeriod, ListingStatus, PlanKind, Territory
-from registry.choices import LicenceTemplate
+from registry.choices import Classification, LicenceTemplate, Sector
 from registry.models import DataProduct
 
 MONEY = {"max_digits": 18, "decimal_places": 2, "validators": [MinValueValidator(Decimal(0))]}
@@ -65,8 +65,21 @@ class Listing(StateMachineMixin):
     # with GIN (created in the migration on PostgreSQL only), SQLite searches `search_text` with LIKE.
     search_text = models.TextField(_("search text"), blank=True, editable=False)
     search_vector = SearchVectorField(null=True, editable=False)
+    # Denormalised for the catalogue's filters and sorts, so that a page reads this table alone: the lowest active plan
+    # price, the registered version's quality score, the product's sector and classification, and the kinds of the
+    # active plans (their values, space-separated, in PlanKind order: no value is part of another). Written by
+    # marketplace.search.refresh_catalogue_fields wherever the listing is indexed.
     min_price = models.DecimalField(_("lowest plan price (CNY)"), null=True, blank=True, editable=False, **MONEY)
     quality_score = models.FloatField(_("quality score"), null=True, blank=True, editable=False)
+    sector = models.CharField(_("sector"), max_length=30, choices=Sector, blank=True, editable=False)
+    classification = models.CharField(
+        _("classification"), max_length=20, choices=Classification, blank=True, editable=False
+    )
+    plan_kinds = models.CharField(_("kinds of the active plans"), max_length=100, blank=True, editable=False)
+    # Denormalised for the catalogue's entries: the reviews' average rating (None without reviews) and count, kept
+    # current by marketplace.services.feedback in the transaction that adds a review (`refresh_rating`).
+    rating_average = models.FloatField(_("average rating"), null=True, blank=True, editable=False)
+    review_count = models.PositiveIntegerField(_("number of reviews"), default=0, editable=False)
     # The merchant signs the listing's terms as a standing offer when submitting it: a contract for a plan that needs
     # no approval carries that signature as the merchant's.
     offer_signed_by = models.ForeignKey(
@@ -87,12 +100,17 @@ class Listing(StateMachineMixin):
         ordering = ["-published_at", "-created_at"]
         verbose_name = _("listing")
         verbose_name_plural = _("listings")
-        # The catalogue's price and quality sorts have NULLS LAST indexes on PostgreSQL (migration 0004; SQLite
-        # cannot index NULLS LAST).
+        # The published catalogue's filters and sorts have partial, covering indexes on PostgreSQL (migration 0005:
+        # SQLite can neither index NULLS LAST nor include columns).
         indexes = [models.Index(fields=["status", "-published_at"])]
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def plan_kind_list(self) -> list[str]:
+        """The kinds of the active plans, in PlanKind order (from the denormalised `plan_kinds`)."""
+        return self.plan_kinds.split()
 
     @property
     def is_editable(self) -> bool:

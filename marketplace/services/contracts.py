@@ -153,7 +153,7 @@ def _advance(contract: Contract, *, by: Any) -> Contract:
     if contract.price > 0:
         contract.transition_to(ContractStatus.AWAITING_PAYMENT, by=by)
         return contract
-    return contract_activate(contract=contract, by=by)
+    return contract_activate_locked(contract=contract, by=by)  # created or locked by the caller
 
 
 # --- the merchant's answer, cancelling --------------------------------------------------------------------------
@@ -228,14 +228,25 @@ def contract_end_date(contract: Contract, start: datetime.datetime) -> datetime.
 @transaction.atomic
 def contract_activate(*, contract: Contract, by: Any = None) -> Contract:
     """Turn a paid (or free) contract on and grant what it sells."""
-    contract = _locked(contract)
-    if contract.signatures.count() < 2:  # requested → active is allowed for free plans, signed by both
-        raise MarketConflict(_("Both sides must sign before the contract starts."), code="not_signed")
+    return contract_activate_locked(contract=_locked(contract), by=by)
+
+
+def contract_activate_locked(*, contract: Contract, by: Any = None) -> Contract:
+    """`contract_activate` for a caller whose transaction already holds the contract's row lock (and loaded its plan,
+    which the transition reads): the payments service, and a contract this module has just locked or created."""
+    _require_signed(contract)
     start = timezone.now()
     contract.starts_at, contract.ends_at = start, contract_end_date(contract, start)
     contract.transition_to(ContractStatus.ACTIVE, by=by, data={"ends_at": contract.ends_at.isoformat()})
     delivery.entitlements_grant(contract=contract)
     return contract
+
+
+def _require_signed(contract: Contract) -> None:
+    # Only _advance moves a contract to awaiting payment, once both sides have signed: a paid one needs no recount.
+    # Requested (free plans) or approved → active is allowed too, and those are counted here.
+    if contract.status != ContractStatus.AWAITING_PAYMENT and contract.signatures.count() < 2:
+        raise MarketConflict(_("Both sides must sign before the contract starts."), code="not_signed")
 
 
 def _end(contract: Contract, new: str, *, by: Any, reason: str) -> Contract:

@@ -26,24 +26,26 @@ def _ends_at(contract: Contract, kind: str) -> datetime.datetime | None:
 
 
 def entitlements_grant(*, contract: Contract) -> list[Entitlement]:
-    """Create the access an active contract sells, with the metered terms copied from the signed snapshot."""
+    """Create the access an active contract sells, with the metered terms copied from the signed snapshot.
+
+    Called once, as the contract turns active (a contract is activated only once; a unique constraint on contract and
+    kind backs this up), so it inserts without looking first.
+    """
     plan = contract.terms["plan"]
     kind = KIND_OF_PLAN[plan["kind"]]
-    entitlement, created = Entitlement.objects.get_or_create(
+    entitlement = Entitlement.objects.create(
         contract=contract,
         kind=kind,
-        defaults={
-            "starts_at": contract.starts_at,
-            "ends_at": _ends_at(contract, kind),
-            "free_calls": plan.get("free_calls") or 0,
-            "price_per_call": plan.get("price_per_call") or 0,
-            "rate_limit_per_minute": plan.get("rate_limit_per_minute") or 60,
-        },
+        starts_at=contract.starts_at,
+        ends_at=_ends_at(contract, kind),
+        free_calls=plan.get("free_calls") or 0,
+        price_per_call=plan.get("price_per_call") or 0,
+        rate_limit_per_minute=plan.get("rate_limit_per_minute") or 60,
     )
-    if created:  # visible through its contract's grants (no per-row permissions: this runs in every webhook)
-        audit_record(action="entitlement.granted", obj=entitlement, organization_id=contract.buyer_id,
-                     data={"contract": contract.number, "kind": kind,
-                           "ends_at": entitlement.ends_at.isoformat() if entitlement.ends_at else None})  # fmt: skip
+    # Visible through its contract's grants (no per-row permissions: this runs in every webhook).
+    audit_record(action="entitlement.granted", obj=entitlement, organization_id=contract.buyer_id,
+                 data={"contract": contract.number, "kind": kind,
+                       "ends_at": entitlement.ends_at.isoformat() if entitlement.ends_at else None})  # fmt: skip
     return [entitlement]
 
 

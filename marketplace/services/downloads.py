@@ -14,12 +14,14 @@
   `download.delivered` audit event, in one transaction, when the stream ends. A client that goes away mid-file is
   logged too, with the bytes it got (`complete: false` in the event): a partial copy can leak as well, and tracing
   only considers contracts with a logged download. A link refused before the first byte logs nothing.
+- Tracing (`manage.py trace_leak`) also considers contracts that other apps delivered fingerprinted files under
+  (the sandbox's released results), through `on_leak_candidates` and `on_delivery_log`.
 """
 
 import datetime
 import hashlib
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
@@ -27,7 +29,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -276,9 +278,47 @@ def _record(
 
 # --- tracing -------------------------------------------------------------------------------------------------------
 
+# Apps built on the marketplace that deliver fingerprinted files of their own (the sandbox's released results)
+# subscribe here from their AppConfig.ready(). The marketplace cannot import them (dependencies point one way), so
+# tracing asks them: which contracts they delivered a file under, and the log of those deliveries.
+LEAK_CANDIDATE_HOOKS: list[Callable[..., Iterable[int]]] = []
+DELIVERY_LOG_HOOKS: list[Callable[..., Iterable["DeliveryLogEntry"]]] = []
+
+
+@dataclass(frozen=True)
+class DeliveryLogEntry:
+    """One logged delivery of a file that is not a `Download` (who, when, from where, what), for trace_leak."""
+
+    at: datetime.datetime
+    email: str
+    ip: str | None
+    what: str
+
+
+def on_leak_candidates(hook: Callable[..., Iterable[int]]) -> Callable[..., Iterable[int]]:
+    """Register `hook(product_id=None) -> contract ids` that had another kind of file delivered (of the product)."""
+    if hook not in LEAK_CANDIDATE_HOOKS:
+        LEAK_CANDIDATE_HOOKS.append(hook)
+    return hook
+
+
+def on_delivery_log(hook: Callable[..., Iterable[DeliveryLogEntry]]) -> Callable[..., Iterable[DeliveryLogEntry]]:
+    """Register `hook(contract=...) -> [DeliveryLogEntry]`: the contract's other deliveries, newest first."""
+    if hook not in DELIVERY_LOG_HOOKS:
+        DELIVERY_LOG_HOOKS.append(hook)
+    return hook
+
 
 def leak_candidates(*, product_id: int | None = None) -> QuerySet:
     """Contracts that had a file delivered (of the product, if given): the only ones a leaked copy can come from."""
-    delivered = Download.objects.values("entitlement__contract_id")
-    contracts = Contract.objects.filter(pk__in=delivered).select_related("buyer", "listing__product")
+    delivered = Q(pk__in=Download.objects.values("entitlement__contract_id"))
+    for hook in LEAK_CANDIDATE_HOOKS:
+        delivered |= Q(pk__in=hook(product_id=product_id))
+    contracts = Contract.objects.filter(delivered).select_related("buyer", "listing__product")
     return contracts.filter(listing__product_id=product_id) if product_id else contracts
+
+
+def delivery_log(contract: Contract) -> list[DeliveryLogEntry]:
+    """The contract's deliveries other than downloads (from the hooks), newest first."""
+    entries = [entry for hook in DELIVERY_LOG_HOOKS for entry in hook(contract=contract)]
+    return sorted(entries, key=lambda entry: entry.at, reverse=True)

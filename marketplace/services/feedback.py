@@ -3,7 +3,9 @@
 - Only the buyer of a contract that is or was active (active, expired, terminated, refunded) rates it, once per
   contract, 1 to 5, with an optional comment. A rating is not edited afterwards, and the merchant replies once: the
   public record says what each side said, and the ledger when.
-- Reviews are public on the listing's page without the buyer's name (a purchase can reveal a business plan).
+- Reviews are public on the listing's page without the buyer's name (a purchase can reveal a business plan). The
+  listing stores their average and count for the catalogue (`Listing.rating_average`, `review_count`), updated in the
+  transaction that adds a review (`refresh_rating`); reviews are neither changed nor removed otherwise.
 - A complaint (quality, delivery, rights, other) comes from the same buyers; one open complaint per contract and kind.
   Both sides see it; a regulator resolves or dismisses it with a reason both sides read.
 """
@@ -13,7 +15,7 @@ from typing import Any, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Avg, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Avg, Count, Expression, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -62,6 +64,7 @@ def review_create(*, contract: Contract, by: Any, rating: int, comment: str = ""
                     created_by=person_of(by))  # fmt: skip
     review.full_clean(validate_unique=False)
     review.save()
+    refresh_rating(contract.listing_id)
     audit_record(action="review.created", obj=review, actor=by, organization_id=contract.buyer_id,
                  data={"contract": contract.pk, "listing": contract.listing_id, "rating": rating})  # fmt: skip
     return review
@@ -102,15 +105,25 @@ def rating_summary(listing: Listing) -> RatingSummary:
     }
 
 
-def with_ratings(listings: QuerySet) -> QuerySet:
-    """Annotate `rating_average` (float or None) and `review_count` on listings, for catalogue lists and sorting."""
+def rating_fields() -> dict[str, Expression]:
+    """A listing's `rating_average` (float or None) and `review_count` as expressions over its row."""
     reviews = Review.objects.filter(listing=OuterRef("pk")).order_by().values("listing")
-    return listings.annotate(
-        rating_average=Subquery(reviews.annotate(value=Avg("rating")).values("value")[:1]),
-        review_count=Coalesce(
+    return {
+        "rating_average": Subquery(reviews.annotate(value=Avg("rating")).values("value")[:1]),
+        "review_count": Coalesce(
             Subquery(reviews.annotate(value=Count("pk")).values("value")[:1], output_field=IntegerField()), Value(0)
         ),
-    )
+    }
+
+
+@transaction.atomic(savepoint=False)
+def refresh_rating(listing_id: int) -> None:
+    """Store the listing's average rating and review count on it (`rating_fields`), in the caller's transaction.
+
+    The listing's row is locked first, so that two reviews added at once are both counted: the UPDATE's subqueries
+    then see every review committed before the lock was granted."""
+    list(Listing.objects.select_for_update().filter(pk=listing_id).values_list("pk"))
+    Listing.objects.filter(pk=listing_id).update(**rating_fields())
 
 
 # --- complaints -----------------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from typing import Any
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Min
 from django.utils.timezone import now
 from django.utils.translation import gettext as _
 
@@ -15,7 +14,7 @@ from audit.services import audit_record
 from marketplace import search
 from marketplace.choices import ListingStatus, PlanKind
 from marketplace.models import Listing, PricePlan
-from marketplace.services.common import MarketError, is_regulator, require_reason, require_regulator
+from marketplace.services.common import MarketConflict, MarketError, is_regulator, require_reason, require_regulator
 from registry.choices import ProductStatus
 from registry.models import DataProduct, ProductVersion
 
@@ -41,6 +40,15 @@ PLAN_FIELDS = (
     "requires_approval",
     "exclusive",
 )
+# The fields only some kinds of plan use (the rest apply to every plan). The download window is a licence's: a
+# subscription delivers each new version while it runs, metered and sandbox plans deliver no files.
+KIND_FIELDS = {
+    PlanKind.LICENCE: frozenset({"download_days"}),
+    PlanKind.SUBSCRIPTION: frozenset({"billing_period"}),
+    PlanKind.METERED_API: frozenset({"price_per_call", "free_calls", "rate_limit_per_minute"}),
+    PlanKind.SANDBOX: frozenset(),
+}
+KIND_FIELDS_ALL = frozenset().union(*KIND_FIELDS.values())
 
 
 def _require_registered(product: DataProduct) -> None:
@@ -99,7 +107,8 @@ def listing_update(*, listing: Listing, by: Any, **fields: Any) -> Listing:
 
 
 def _clean_plan(plan: PricePlan, product: DataProduct) -> None:
-    """Each kind of plan needs its own fields; level-4 data is offered through the sandbox only."""
+    """Each kind of plan needs its own fields, and keeps no other kind's; level-4 data is offered through the sandbox
+    only."""
     errors: dict[str, str] = {}
     if plan.kind == PlanKind.SUBSCRIPTION and not plan.billing_period:
         errors["billing_period"] = _("A subscription is billed by the month or by the year.")
@@ -107,10 +116,15 @@ def _clean_plan(plan: PricePlan, product: DataProduct) -> None:
         errors["price_per_call"] = _("A metered plan needs a price per call (0 for free).")
     if plan.kind != PlanKind.SANDBOX and product.sandbox_only:
         errors["kind"] = _("Level-4 data can only be offered through the sandbox.")
-    if plan.kind != PlanKind.SUBSCRIPTION:
-        plan.billing_period = ""
     if errors:
         raise ValidationError(errors)
+    _clear_other_kinds_fields(plan)
+
+
+def _clear_other_kinds_fields(plan: PricePlan) -> None:
+    """Reset the fields the plan's kind does not use to their defaults, so the terms snapshot quotes no stale value."""
+    for name in KIND_FIELDS_ALL - KIND_FIELDS[plan.kind]:
+        setattr(plan, name, PricePlan._meta.get_field(name).get_default())
 
 
 @transaction.atomic
@@ -126,19 +140,32 @@ def plan_add(*, listing: Listing, by: Any, **fields: Any) -> PricePlan:
     plan.save()
     audit_record(action="priceplan.added", obj=plan, actor=by, organization_id=listing.organization_id,
                  data={"listing": listing.pk, "kind": plan.kind, "price": str(plan.price)})  # fmt: skip
+    _refresh_summary(listing)
     return plan
 
 
 @transaction.atomic
 def plan_withdraw(*, plan: PricePlan, by: Any) -> PricePlan:
-    """Stop offering a plan (contracts already made on it are kept)."""
-    plan = PricePlan.objects.select_for_update().select_related("listing").get(pk=plan.pk)
-    require_role(user=by, organization=plan.listing.organization, action="change")
+    """Stop offering a plan (contracts already made on it are kept); a published listing keeps at least one."""
+    # The listing's row first: two withdrawals of its last two plans at once must not both pass the check below.
+    listing = Listing.objects.select_for_update().get(pk=plan.listing_id)
+    plan = PricePlan.objects.select_for_update().get(pk=plan.pk)
+    require_role(user=by, organization=listing.organization, action="change")
+    _require_another_plan(listing, plan)
     plan.is_active = False
     plan.save(update_fields=["is_active"])
-    audit_record(action="priceplan.withdrawn", obj=plan, actor=by, organization_id=plan.listing.organization_id)
-    _refresh_summary(plan.listing)
+    audit_record(action="priceplan.withdrawn", obj=plan, actor=by, organization_id=listing.organization_id)
+    _refresh_summary(listing)
     return plan
+
+
+def _require_another_plan(listing: Listing, plan: PricePlan) -> None:
+    """A published listing keeps a plan to contract for (its plans are frozen: no new one can be added)."""
+    if listing.status != ListingStatus.PUBLISHED or not plan.is_active:
+        return
+    if not listing.plans.filter(is_active=True).exclude(pk=plan.pk).exists():
+        message = _("This is the listing's last plan, and buyers need one to contract for: delist the listing instead.")
+        raise MarketConflict(message, code="last_plan")
 
 
 # --- review -----------------------------------------------------------------------------------------------------
@@ -198,6 +225,15 @@ def delist_withdrawn_product(*, product: DataProduct, by: Any, reason: str) -> N
         listing.transition_to(ListingStatus.DELISTED, by=by, reason=listing.status_reason)
 
 
+def reindex_changed_product(*, product: DataProduct, by: Any) -> None:
+    """Registry hook: after a change registration, the product's published listings are searched by its new version's
+    columns (and its metadata and tags as registered), and show the new version's quality score."""
+    listings = Listing.objects.select_for_update().filter(product=product, status=ListingStatus.PUBLISHED)
+    product_parts = _product_search_parts(product)
+    for listing in listings.order_by("pk"):
+        _reindex(listing, product_parts)
+
+
 # --- search index -----------------------------------------------------------------------------------------------
 
 
@@ -208,18 +244,23 @@ def _column_names(product: DataProduct) -> list[str]:
 
 
 def _refresh_summary(listing: Listing) -> None:
-    """The lowest active plan price and the registered version's quality score, for filters and sorting."""
-    low = listing.plans.filter(is_active=True).aggregate(low=Min("price"))["low"]
-    version = ProductVersion.objects.registered().filter(product=listing.product_id).order_by("-number").first()
-    score = version.quality_score if version else None
-    Listing.objects.filter(pk=listing.pk).update(min_price=low, quality_score=score)
+    """What the catalogue filters and sorts by (sector, classification, plan kinds, lowest price, quality)."""
+    search.refresh_catalogue_fields(listing)
+
+
+def _product_search_parts(product: DataProduct) -> list[str]:
+    """What a listing is found by from its product: title, summary, description, tags, the registered columns."""
+    return [product.title, product.summary, product.description, *product.tags.values_list("name", flat=True),
+            *_column_names(product)]  # fmt: skip
 
 
 def listing_reindex(listing: Listing) -> None:
     """Rebuild a listing's search text (title, descriptions, tags, column names) and, on PostgreSQL, its vector."""
-    product = listing.product
-    parts = [listing.title, listing.description, product.title, product.summary, product.description,
-             *product.tags.values_list("name", flat=True), *_column_names(product)]  # fmt: skip
+    _reindex(listing, _product_search_parts(listing.product))
+
+
+def _reindex(listing: Listing, product_parts: list[str]) -> None:
+    parts = [listing.title, listing.description, *product_parts]
     Listing.objects.filter(pk=listing.pk).update(search_text=search.search_text(parts))
     if connection.vendor == "postgresql":
         Listing.objects.filter(pk=listing.pk).update(search_vector=SearchVector("search_text", config="simple"))

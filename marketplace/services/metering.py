@@ -46,7 +46,7 @@ from marketplace.services.downloads import (
 )
 from registry.models import ProductVersion
 from registry.profiling import ProfilingError, open_dataset
-from registry.profiling.sql import _ident, _literal
+from registry.profiling.sql import sql_ident, sql_literal
 from registry.storage import local_path
 
 logger = logging.getLogger(__name__)
@@ -235,7 +235,7 @@ def read_rows(
             local_path(version.file, suffix="." + version.file_format) as path,
             open_dataset(path, declared_name=version.original_name) as dataset,
         ):
-            rows = dataset._run(lambda: _rows_sql(dataset, filters, limit, offset))
+            rows = dataset.run(lambda: _rows_sql(dataset, filters, limit, offset))
             names = [name for name, _ in dataset.schema]
     except ProfilingError as exc:
         logger.exception("Version %s could not be read for the data API", version.pk)
@@ -244,13 +244,13 @@ def read_rows(
 
 
 def _rows_sql(dataset: Any, filters: Mapping[str, list[str]], limit: int, offset: int) -> str:
-    # Column names go through _ident() and values through _literal(), as everywhere in registry.profiling.
+    # Column names go through sql_ident() and values through sql_literal(), as everywhere in registry.profiling.
     conditions = [
-        f"CAST({_ident(name)} AS VARCHAR) IN ({', '.join(_literal(value) for value in values)})"
+        f"CAST({sql_ident(name)} AS VARCHAR) IN ({', '.join(sql_literal(value) for value in values)})"
         for name, values in filters.items()
     ]
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    select = f"SELECT {dataset._as_text_columns()} FROM {dataset._text_relation()}"  # noqa: S608
+    select = f"SELECT {dataset.as_text_columns()} FROM {dataset.text_relation()}"  # noqa: S608
     return f"{select}{where} LIMIT {int(limit)} OFFSET {int(offset)}"
 
 

@@ -8,9 +8,10 @@ Events may come in any order, and more than once. Each handler applies what the 
 state only moves forward: a success overtaken by its refund is applied first (the charge did go through), a late
 failure after a success changes nothing, and refunds are counted from the charge's cumulative `amount_refunded`.
 
-Locks are always taken contract first, then payment (the audit ledger's head comes last, inside audit_record), so a
-webhook, a refresh and a refund on the same contract queue instead of deadlocking. Stripe is called before anything
-is audited: no request to Stripe runs while the ledger is locked.
+Locks are always taken contract first, then payment (the audit ledger's head comes last, inside audit_record; a
+webhook and a refresh buffer their events in an audit_batch and append them just before commit), so a webhook, a
+refresh and a refund on the same contract queue instead of deadlocking. Stripe is called before anything is audited:
+no request to Stripe runs while the ledger is locked.
 """
 
 from collections.abc import Callable
@@ -20,12 +21,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.services import grant_to_organization, person_of, require_role, require_verified
-from audit.services import audit_record
+from audit.services import audit_batch, audit_record
 from marketplace import stripe_gateway
 from marketplace.choices import ContractStatus, PaymentPurpose, PaymentStatus
 from marketplace.models import Contract, Payment, Refund, SettlementEntry, StripeEvent
@@ -64,9 +66,14 @@ class Checkout:
 # --- locks and lookups ------------------------------------------------------------------------------------------
 
 
+def _locking_contracts() -> QuerySet[Contract]:
+    # of=("self",): lock the contract row only; its plan comes along for activation (the transition reads it).
+    return Contract.objects.select_for_update(of=("self",)).select_related("plan")
+
+
 def _lock(payment: Payment) -> tuple[Contract, Payment]:
     """The payment's contract, then the payment, both locked (the one lock order of this module)."""
-    contract = Contract.objects.select_for_update(of=("self",)).get(pk=payment.contract_id)
+    contract = _locking_contracts().get(pk=payment.contract_id)
     return contract, _locked_payment(contract, pk=payment.pk)
 
 
@@ -74,9 +81,11 @@ def _lock_by_intent(intent_id: str | None) -> tuple[Contract, Payment] | None:
     """Like `_lock`, for the payment of a PaymentIntent (None if it is not ours); the lookup is the contract's lock."""
     if not intent_id:
         return None
-    contracts = Contract.objects.select_for_update(of=("self",)).filter(payments__stripe_payment_intent=intent_id)
-    contract = contracts.first()
-    return (contract, _locked_payment(contract, stripe_payment_intent=intent_id)) if contract else None
+    try:
+        contract = _locking_contracts().get(payments__stripe_payment_intent=intent_id)
+    except Contract.DoesNotExist:
+        return None
+    return contract, _locked_payment(contract, stripe_payment_intent=intent_id)
 
 
 def _locked_payment(contract: Contract, **lookup: Any) -> Payment:
@@ -139,8 +148,9 @@ def payment_refresh(*, payment: Payment) -> Payment:
     if payment.status in PAID_STATES or not payment.stripe_payment_intent:
         return payment
     intent = stripe_gateway.intent_retrieve(payment.stripe_payment_intent)  # before taking any lock
-    contract, payment = _lock(payment)
-    _apply_intent(contract, payment, intent)
+    with audit_batch():  # like a webhook: the ledger's head is locked last
+        contract, payment = _lock(payment)
+        _apply_intent(contract, payment, intent)
     return payment
 
 
@@ -173,6 +183,9 @@ def _fail(payment: Payment, message: str) -> str:
     """A refused card: the contract keeps awaiting payment and the buyer can try again."""
     if payment.status in PAID_STATES:
         return "ignored: already paid"
+    if payment.status == PaymentStatus.FAILED and payment.failure_message == message:
+        # The pay page and the status poll re-read the intent, which still carries the last error: not a new one.
+        return "no change (already failed)"
     payment.failure_message = message
     payment.transition_to(PaymentStatus.FAILED, reason=message)
     return "payment failed"
@@ -188,8 +201,7 @@ def _succeed(contract: Contract, payment: Payment) -> str:
         settlement.sale_record(payment=payment)
         return "usage paid"
     if contract.status == ContractStatus.AWAITING_PAYMENT:
-        active = contracts.contract_activate(contract=contract)
-        contract.status, contract.starts_at, contract.ends_at = active.status, active.starts_at, active.ends_at
+        contracts.contract_activate_locked(contract=contract)  # locked above, before the payment
         settlement.sale_record(payment=payment)
         return "contract activated"
     # Paid after the contract was cancelled (or paid twice): the money goes back.
@@ -270,11 +282,15 @@ HANDLERS: dict[str, Callable[[dict], str]] = {
 
 def webhook_process(*, event: dict) -> tuple[StripeEvent, bool]:
     """Process a verified Stripe event once: a replay finds it stored and does nothing. Returns (event, is_new)."""
+    stored = _stored(event["id"])
+    if stored is not None:  # Stripe retrying: one read, no transaction
+        return stored, False
     try:
         return _process(event), True
     except IntegrityError:
-        # The unique event_id: an earlier delivery stored it (a concurrent one waited for it to commit).
-        stored = StripeEvent.objects.filter(event_id=event["id"]).first()
+        # The unique event_id: a concurrent delivery stored it first (this one waited for its locks, then changed
+        # nothing, and everything it did is rolled back).
+        stored = _stored(event["id"])
         if stored is None:
             raise
         return stored, False
@@ -288,15 +304,27 @@ def webhook_process(*, event: dict) -> tuple[StripeEvent, bool]:
         return stored, created
 
 
+def _stored(event_id: str) -> StripeEvent | None:
+    try:
+        return StripeEvent.objects.defer("payload").get(event_id=event_id)  # the answer needs the id and outcome
+    except StripeEvent.DoesNotExist:
+        return None
+
+
 @transaction.atomic
 def _process(event: dict) -> StripeEvent:
-    """Claim the event id first (the unique INSERT), then apply it; no savepoints on the hot path."""
-    stored = StripeEvent.objects.create(event_id=event["id"], type=event["type"], payload=event)
-    handler = HANDLERS.get(event["type"])
-    stored.outcome = handler(event.get("data", {}).get("object") or {})[:200] if handler else "ignored"
-    stored.processed_at = timezone.now()
-    stored.save(update_fields=["outcome", "processed_at"])
-    return stored
+    """Apply the event, then store it under its unique id, in one transaction without savepoints.
+
+    Each handler applies what the Stripe object says now, under the contract's and the payment's locks: a concurrent
+    delivery of the same event waits for those, finds nothing left to change, and its INSERT of the event id fails
+    (rolling it back). The ledger's head is locked last, when the batch appends this event's audit entries.
+    """
+    with audit_batch():
+        handler = HANDLERS.get(event["type"])
+        outcome = handler(event.get("data", {}).get("object") or {})[:200] if handler else "ignored"
+        return StripeEvent.objects.create(
+            event_id=event["id"], type=event["type"], payload=event, outcome=outcome, processed_at=timezone.now()
+        )
 
 
 # --- refunds ----------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The public side of the exchange: the catalogue of published listings and a listing's page. No sign-in needed.
 
-The catalogue pages through `marketplace.filters.ListingFilter` in a fixed number of queries whatever the page size.
+The catalogue pages through `marketplace.filters.ListingFilter` in one query whatever the page size (the page with its
+capped count; a search's page is its newest matches, ranked, with their capped count).
 A listing's page is public once published; its merchant sees it in any state (with the regulator's reason and the
 buttons to manage it), anyone else gets 404 for an unpublished one. The masked sample is the only row-level data it
 shows; column statistics that come from single rows (minimum, maximum, frequent values) are left out.
@@ -14,12 +15,13 @@ from django.urls import path
 from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET
 
-from accounts.web import can, paginate, user_memberships
+from accounts.web import PAGE_SIZE, can, paginate, user_memberships
 from marketplace.choices import ListingStatus, PlanKind
-from marketplace.filters import MAX_RESULTS, CatalogueResults, ListingFilter
+from marketplace.filters import ListingFilter, catalogue_entries, expected_page
 from marketplace.models import HOLDING_STATES, Contract, Listing
 from marketplace.services import feedback
 from marketplace.web.listings_forms import DelistForm
+from registry.choices import Classification, Sector
 from registry.models import DataProduct, ProductVersion, RegistrationCertificate
 from registry.views import DIMENSION_LABELS, QUALITY_DIMENSIONS
 from valuation.choices import PerformerKind
@@ -41,26 +43,32 @@ PLAN_BADGES = {
 @require_GET
 def catalogue(request: HttpRequest) -> HttpResponse:
     """Published listings: full-text search, filters, sorting and pages."""
-    filters = ListingFilter(request.GET, queryset=Listing.objects.all(), request=request)
-    page = paginate(request, CatalogueResults(filters.qs))
+    filters = ListingFilter(request.GET, queryset=catalogue_entries(), request=request)
+    results = filters.results().expect(expected_page(request.GET.get("page"), PAGE_SIZE))
+    page = paginate(request, results)
     for listing in page:
-        listing.plan_labels = [PLAN_BADGES[kind] for kind in listing.plan_kinds]
+        listing.plan_labels = [PLAN_BADGES[kind] for kind in listing.plan_kind_list]
+        listing.sector_label = Sector(listing.product_sector).label
+        listing.classification_label = Classification(listing.product_classification).label
     context = {
         "filters": filters,
         "listings_page": page,
-        "merchant_name": _merchant_name(filters),
-        "capped": page.paginator.object_list.capped,
-        "max_results": MAX_RESULTS,
+        "merchant_name": _merchant_name(filters, page),
+        "capped": results.capped,
+        "max_results": results.limit,
         "searching": bool(filters.form.cleaned_data.get("q")) if filters.is_valid() else False,
     }
     return render(request, "marketplace/catalogue/catalogue.html", context)
 
 
-def _merchant_name(filters: ListingFilter) -> str | None:
-    """The merchant the catalogue is narrowed to, named only if it has published listings (ids tell nothing else)."""
+def _merchant_name(filters: ListingFilter, page: Any) -> str | None:
+    """The merchant the catalogue is narrowed to, named only if it has published listings (ids tell nothing else):
+    read off the page's first entry when there is one."""
     merchant = filters.form.cleaned_data.get("merchant") if filters.is_valid() else None
     if not merchant:
         return None
+    if page.object_list and page.object_list[0].status == ListingStatus.PUBLISHED:
+        return page.object_list[0].merchant_name
     published = Listing.objects.published().filter(organization_id=merchant)
     return published.values_list("organization__name", flat=True).first()
 

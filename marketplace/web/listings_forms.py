@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.forms import ServiceForm
 from marketplace.choices import PlanKind, Territory
 from marketplace.models import Listing, PricePlan
-from marketplace.services.listings import LISTING_FIELDS, PLAN_FIELDS
+from marketplace.services.listings import KIND_FIELDS, LISTING_FIELDS, PLAN_FIELDS
 from registry.choices import LicenceTemplate
 from registry.forms import _choice_help  # the registry's help for a choice field: its choices explained
 
@@ -156,14 +156,12 @@ class ListingForm(ServiceForm):
 # --- price plans ------------------------------------------------------------------------------------------------
 
 COMMON_PLAN_FIELDS = ("requires_approval", "exclusive")
+# The fields of each kind are the service's (`KIND_FIELDS`, which clears the others), so the form asks for nothing
+# the service would throw away.
 PLAN_KIND_FIELDS = {
-    PlanKind.LICENCE: ("name", "price", "download_days", *COMMON_PLAN_FIELDS),
-    PlanKind.SUBSCRIPTION: ("name", "price", "billing_period", "download_days", *COMMON_PLAN_FIELDS),
-    PlanKind.METERED_API: (
-        "name", "price", "price_per_call", "free_calls", "rate_limit_per_minute", *COMMON_PLAN_FIELDS,
-    ),
-    PlanKind.SANDBOX: ("name", "price", *COMMON_PLAN_FIELDS),
-}  # fmt: skip
+    kind: ("name", "price", *(name for name in PLAN_FIELDS if name in KIND_FIELDS[kind]), *COMMON_PLAN_FIELDS)
+    for kind in PlanKind
+}
 PLAN_KIND_HELP = {
     PlanKind.LICENCE: _("The buyer pays once and downloads the registered version during the licence term."),
     PlanKind.SUBSCRIPTION: _("The buyer pays each month or year and downloads every new registered version."),
@@ -182,7 +180,7 @@ PRICE_HELP = {
 PLAN_HELP = {
     "name": _("How buyers see the plan, e.g. “Annual licence” or “Pay per call”."),
     "billing_period": _("How often the subscription is billed and new versions are delivered."),
-    "download_days": _("How long each download link works after it is issued."),
+    "download_days": _("How many days after the contract starts the buyer can download the data (within its term)."),
     "price_per_call": _("Charged for each call beyond the free quota, in CNY (0 for free calls)."),
     "free_calls": _("Calls each month that cost nothing."),
     "rate_limit_per_minute": _("Calls beyond this per minute are refused, to protect the service."),

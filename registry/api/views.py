@@ -45,7 +45,8 @@ from registry.models import DataProduct, ProductVersion, RegistrationCertificate
 from registry.services import NegativeListViolation
 
 API_PERMISSIONS = [IsAuthenticated, HasApiKeyScope]
-READ_ERRORS = error_responses(401, 429)
+# A list answers 400 for a filter value it cannot use and 404 for a page past the end (`?page=`).
+LIST_ERRORS = error_responses(400, 401, 404, 429)
 DETAIL_ERRORS = error_responses(401, 404, 429)
 WRITE_ERRORS = error_responses(400, 401, 403, 404, 429)
 STATE_ERRORS = error_responses(400, 401, 403, 404, 409, 429)
@@ -166,7 +167,7 @@ def upload_refused(exc: DjangoValidationError) -> Response:
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: s.ProductSerializer(many=True), **READ_ERRORS}),
+    list=extend_schema(responses={200: s.ProductSerializer(many=True), **LIST_ERRORS}),
     retrieve=extend_schema(responses={200: s.ProductDetailSerializer, **DETAIL_ERRORS}),
 )
 class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -278,7 +279,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: s.VersionSerializer(many=True), **READ_ERRORS}),
+    list=extend_schema(responses={200: s.VersionSerializer(many=True), **LIST_ERRORS}),
     retrieve=extend_schema(responses={200: s.VersionDetailSerializer, **DETAIL_ERRORS}),
 )
 class VersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -350,7 +351,15 @@ class CertificateViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         auth=[],
-        parameters=[OpenApiParameter("number", str, OpenApiParameter.PATH, description="e.g. `DB-2026-000123`.")],
+        parameters=[
+            OpenApiParameter(
+                "number",
+                str,
+                OpenApiParameter.PATH,
+                pattern=r"^[A-Za-z0-9-]{1,40}$",
+                description="e.g. `DB-2026-000123`.",
+            )
+        ],
         responses={
             200: s.CertificateVerificationSerializer,
             404: OpenApiResponse(ApiErrorSerializer, description="No certificate has this number."),

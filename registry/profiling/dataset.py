@@ -1,4 +1,4 @@
-# SQL here is assembled from column names and user patterns; every one goes through _ident() or _literal().
+# SQL here is assembled from column names and user patterns; every one goes through sql_ident() or sql_literal().
 # ruff: noqa: S608
 """One data file opened in one locked-down DuckDB connection, and the public entry points that use it."""
 
@@ -19,7 +19,7 @@ from registry import encoding as enc
 from registry.profiling.formats import FileFormat, _prepare_text, _read_header, sniff_format
 from registry.profiling.model import Profile, ProfilingError
 from registry.profiling.quality import _check_declarations
-from registry.profiling.sql import _ident, _literal
+from registry.profiling.sql import sql_ident, sql_literal
 from registry.profiling.stats import _build_profile, _Plan, _top_values_sql, _wants_top_values
 
 Progress = Callable[[int, str], None]
@@ -67,14 +67,14 @@ class Dataset:
         CSV is sniffed once (sniff_csv, in `schema`) and then read with auto_detect off and the sniffed columns,
         so the later queries do not each sniff the file again.
         """
-        path = _literal(str(self.source))
+        path = sql_literal(str(self.source))
         if self.format is FileFormat.PARQUET:
             return f"read_parquet({path})"
         if self.format is FileFormat.JSONL:
             sample = ", sample_size=-1" if self._json_full_sample else ""
             return f"read_json({path}, format='newline_delimited'{sample})"
         columns = ", ".join(
-            f"{_literal(name)}: {_literal('VARCHAR' if all_varchar else type_)}" for name, type_ in self.schema
+            f"{sql_literal(name)}: {sql_literal('VARCHAR' if all_varchar else type_)}" for name, type_ in self.schema
         )
         return f"read_csv({path}, auto_detect=false, {self._csv_options}, columns={{{columns}}})"
 
@@ -86,31 +86,31 @@ class Dataset:
         return [(name, "VARCHAR" if name in self.widened_columns else type_) for name, type_ in self._schema]
 
     def _describe(self) -> list[tuple[str, str]]:
-        rows = self._run(lambda: f"DESCRIBE SELECT * FROM {self.relation()}")
+        rows = self.run(lambda: f"DESCRIBE SELECT * FROM {self.relation()}")
         return [(row[0], row[1]) for row in rows]
 
     def _sniff_csv(self) -> list[tuple[str, str]]:
         # Strict RFC 4180 quoting, no comment lines; the delimiter, header and skip=0 are fixed too, or DuckDB's
         # sniffer "explains" a ragged row by skipping every line before it or by reading a single column.
         options = (
-            f"delim={_literal(self.delimiter or ',')}, header=true, skip=0, quote='\"', escape='\"', comment='', "
+            f"delim={sql_literal(self.delimiter or ',')}, header=true, skip=0, quote='\"', escape='\"', comment='', "
             "strict_mode=true, null_padding=false"
         )
-        source = _literal(str(self.source))
+        source = sql_literal(str(self.source))
         sql = f"SELECT Columns, DateFormat, TimestampFormat FROM sniff_csv({source}, {options})"
-        columns, date_format, timestamp_format = self._run(lambda: sql)[0]
+        columns, date_format, timestamp_format = self.run(lambda: sql)[0]
         # new_line is left out on purpose: DuckDB 2.0 with auto_detect=false and new_line set reads no rows of a
         # CRLF file, while without it both line endings are read.
         if date_format:
-            options += f", dateformat={_literal(date_format)}"
+            options += f", dateformat={sql_literal(date_format)}"
         if timestamp_format:
-            options += f", timestampformat={_literal(timestamp_format)}"
+            options += f", timestampformat={sql_literal(timestamp_format)}"
         self._csv_options = options
         return [(column["name"], column["type"]) for column in columns]
 
     def sample_rows(self, n: int = 20) -> list[dict[str, str | None]]:
         """The first `n` rows, every value as text (CSV values exactly as written). Raw: the caller masks them."""
-        cursor = self._execute(f"SELECT {self._as_text_columns()} FROM {self._text_relation()} LIMIT {int(n)}")
+        cursor = self._execute(f"SELECT {self.as_text_columns()} FROM {self.text_relation()} LIMIT {int(n)}")
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
@@ -122,7 +122,7 @@ class Dataset:
         `head` reads the first rows (cheap: stops early); `reservoir` draws a uniform sample (scans the file).
         """
         sample = f" USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (42)" if method == "reservoir" else ""
-        query = f"SELECT {self._as_text_columns()} FROM {self._text_relation()}{sample} LIMIT {int(limit)}"
+        query = f"SELECT {self.as_text_columns()} FROM {self.text_relation()}{sample} LIMIT {int(limit)}"
         cursor = self._execute(query)
         names = [column[0] for column in cursor.description]
         values: dict[str, list[str]] = {name: [] for name in names}
@@ -168,27 +168,29 @@ class Dataset:
             return plan.stats_sql(self.relation())
 
         plan: _Plan | None = None
-        row = self._run(query)[0]
+        row = self.run(query)[0]
         return plan, plan.read_stats(row)
 
     def _top_values(self, plan: "_Plan", stats: Mapping[str, Any]) -> dict[str, tuple[tuple[str, int], ...]]:
         eligible = [column for column in plan.columns if _wants_top_values(column, stats)]
         if not eligible:
             return {}
-        rows = self._run(lambda: _top_values_sql(eligible, self.relation()))
+        rows = self.run(lambda: _top_values_sql(eligible, self.relation()))
         top: dict[str, list[tuple[str, int]]] = {column.name: [] for column in eligible}
         for index, value, count in rows:
             top[eligible[index].name].append((value, count))
         return {name: tuple(values) for name, values in top.items()}
 
     def _exact_distinct_rows(self, plan: "_Plan") -> int:
-        return self._run(lambda: f"SELECT count(DISTINCT {plan.row_hash}) FROM {self.relation()}")[0][0]
+        return self.run(lambda: f"SELECT count(DISTINCT {plan.row_hash}) FROM {self.relation()}")[0][0]
 
-    def _text_relation(self) -> str:
+    def text_relation(self) -> str:
+        """The table expression that reads the file, CSV columns as text (so values come back as written)."""
         return self.relation(all_varchar=self.format in (FileFormat.CSV, FileFormat.TSV))
 
-    def _as_text_columns(self) -> str:
-        return ", ".join(f"CAST({_ident(name)} AS VARCHAR) AS {_ident(name)}" for name, _ in self.schema)
+    def as_text_columns(self) -> str:
+        """The select list that casts every column to text under its own name."""
+        return ", ".join(f"CAST({sql_ident(name)} AS VARCHAR) AS {sql_ident(name)}" for name, _ in self.schema)
 
     def _execute(self, sql: str) -> duckdb.DuckDBPyConnection:
         try:
@@ -196,7 +198,7 @@ class Dataset:
         except duckdb.Error as exc:
             raise self._translate(exc) from exc
 
-    def _run(self, build_sql: Callable[[], str]) -> list[tuple]:
+    def run(self, build_sql: Callable[[], str]) -> list[tuple]:
         """Run a query; when a value further down the file breaks the type DuckDB inferred from its sample, read
         that column as VARCHAR and run the query again (rebuilt, since the schema changed)."""
         for _ in range(MAX_TYPE_RETRIES):
@@ -224,7 +226,7 @@ class Dataset:
     def _check_patterns(self, patterns: Mapping[str, str]) -> None:
         for column, pattern in patterns.items():
             try:
-                self.connection.execute(f"SELECT regexp_full_match('', {_literal(pattern)})").fetchall()
+                self.connection.execute(f"SELECT regexp_full_match('', {sql_literal(pattern)})").fetchall()
             except duckdb.Error as exc:
                 raise ValueError(f"invalid pattern for column {column!r}: {exc}") from exc
 
@@ -246,8 +248,8 @@ class Dataset:
         header = _read_header(self.source, self.delimiter or ",")
         columns = ", ".join(f"'c{index}': 'VARCHAR'" for index in range(len(header)))
         sql = (
-            f"SELECT count(*) FROM read_csv({_literal(str(self.source))}, auto_detect=false, header=true, "
-            f"delim={_literal(self.delimiter or ',')}, quote='\"', escape='\"', comment='', strict_mode=true, "
+            f"SELECT count(*) FROM read_csv({sql_literal(str(self.source))}, auto_detect=false, header=true, "
+            f"delim={sql_literal(self.delimiter or ',')}, quote='\"', escape='\"', comment='', strict_mode=true, "
             f"columns={{{columns}}})"
         )
         try:
@@ -283,7 +285,7 @@ def open_dataset(
         _report(progress, "encoding")
         source, encoding, delimiter = _prepare_text(path, file_format, private, chunk_bytes)
         _report(progress, "load")
-        connection = _connect(source, private, memory_limit)
+        connection = connect(source, private, memory_limit)
         dataset = Dataset(
             path=path,
             source=source,
@@ -365,7 +367,9 @@ def column_values(
 # --- helpers -------------------------------------------------------------------------------------------------------
 
 
-def _connect(source: Path, private: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
+def connect(source: Path, private: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory DuckDB connection that may read only `source` and write only under `private` (where it
+    spills), with 1-2 threads, `memory_limit`, no extension and its configuration locked."""
     spill = private / "spill"
     spill.mkdir()
     connection = duckdb.connect(

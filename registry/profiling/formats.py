@@ -98,10 +98,10 @@ def _prepare_text(path: Path, file_format: FileFormat, private: Path, chunk_byte
         return source, encoding, None
     if file_format is FileFormat.TSV:
         return source, encoding, "\t"
-    return source, encoding, _detect_delimiter(source)
+    return source, encoding, detect_delimiter(source)
 
 
-def _detect_delimiter(source: Path) -> str:
+def detect_delimiter(source: Path) -> str:
     """The candidate (, ; | tab) that occurs most often, outside quotes, in the header line; ',' if none does."""
     line = _first_line(enc.read_head(source, enc.BINARY_SNIFF_BYTES)).decode(enc.UTF8, errors="replace")
     unquoted = re.sub(r'"[^"]*"', "", line)

@@ -1,4 +1,4 @@
-# SQL here is assembled from column names and user patterns; every one goes through _ident() or _literal().
+# SQL here is assembled from column names and user patterns; every one goes through sql_ident() or sql_literal().
 """SQL building blocks: quoting, DuckDB type families, and the expressions one column adds to the stats query."""
 
 from dataclasses import dataclass
@@ -12,11 +12,13 @@ _ORDERABLE_TYPES = {"VARCHAR", "BOOLEAN", "TIME", "UUID"} | _INTEGER_TYPES | _FL
 _DATE_FORMATS = "['%Y/%m/%d', '%Y.%m.%d', '%Y%m%d', '%Y年%m月%d日']"
 
 
-def _ident(name: str) -> str:
+def sql_ident(name: str) -> str:
+    """A DuckDB identifier: the name double-quoted, its double quotes doubled."""
     return '"' + name.replace('"', '""') + '"'
 
 
-def _literal(text: str) -> str:
+def sql_literal(text: str) -> str:
+    """A DuckDB string literal: the text single-quoted, its single quotes doubled."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -29,7 +31,7 @@ class _Column:
 
     @property
     def sql(self) -> str:
-        return _ident(self.name)
+        return sql_ident(self.name)
 
     @property
     def family(self) -> str:
@@ -80,7 +82,7 @@ class _Column:
         if self.declared_type and not self._holds_declared_type():
             checks.append(_type_check_sql(self.sql, self.declared_type))
         if self.pattern is not None:
-            checks.append(f"regexp_full_match(CAST({self.sql} AS VARCHAR), {_literal(self.pattern)})")
+            checks.append(f"regexp_full_match(CAST({self.sql} AS VARCHAR), {sql_literal(self.pattern)})")
         if not checks:
             return None
         return f"{self.sql} IS NOT NULL AND NOT coalesce({' AND '.join(checks)}, false)"

@@ -1,4 +1,4 @@
-# SQL here is assembled from column names and user patterns; every one goes through _ident() or _literal().
+# SQL here is assembled from column names and user patterns; every one goes through sql_ident() or sql_literal().
 # ruff: noqa: S608
 """The one aggregate statistics query, the top-values query, and the Profile assembled from their results."""
 

@@ -1,8 +1,7 @@
 /* Databourse registry — progressive enhancements. Every page works without this file:
  * - upload forms ([data-upload-form]) post with XMLHttpRequest to show upload progress, then follow the server's URL;
- * - the version page ([data-progress-url]) polls profiling progress every second and reloads when it is finished;
- * - the column rules of the product form ([data-rule-rows]) get an "Add a column" button (without it, the form
- *   always offers three empty rows). */
+ * - the version page ([data-progress-url]) polls profiling progress every second and reloads when it is finished.
+ * (The "Add a column" button of the product form's column rules is formset.js.) */
 (function () {
   "use strict";
 
@@ -200,30 +199,4 @@
   }
 
   document.querySelectorAll("[data-progress-url]").forEach(pollProgress);
-
-  /* ---------- Column rules: one more row ---------- */
-
-  function addRuleRows(fieldset) {
-    var prefix = fieldset.getAttribute("data-rule-rows");
-    var total = fieldset.querySelector("input[name='" + prefix + "-TOTAL_FORMS']");
-    var limit = fieldset.querySelector("input[name='" + prefix + "-MAX_NUM_FORMS']");
-    var body = fieldset.querySelector("[data-rule-rows-body]");
-    var template = fieldset.querySelector("template[data-rule-template]");
-    var add = fieldset.querySelector("[data-rule-add]");
-    if (!total || !body || !template || !add) { return; }
-    add.hidden = false;
-    add.addEventListener("click", function () {
-      var count = parseInt(total.value, 10);
-      if (limit && count >= parseInt(limit.value, 10)) { add.disabled = true; return; }
-      var rows = document.createElement("tbody");
-      rows.innerHTML = template.innerHTML.replace(/__prefix__/g, String(count));
-      var row = rows.querySelector("[data-rule-row]");
-      text(row.querySelector("th"), String(count + 1));
-      body.appendChild(row);
-      total.value = String(count + 1);
-      row.querySelector("input").focus();
-    });
-  }
-
-  document.querySelectorAll("[data-rule-rows]").forEach(addRuleRows);
 })();

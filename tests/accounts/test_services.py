@@ -13,6 +13,7 @@ from accounts.choices import ApiKeyScope, Role, VerificationStatus
 from accounts.models import ApiKey, Invitation, Membership, Organization, User
 from audit.models import AuditEvent
 from audit.services import ledger_verify
+from core import mail as core_mail
 from core.errors import DomainError, InvalidTransition, OrganizationNotVerified, PermissionDeniedError
 from tests.factories import ApiKeyFactory, InvitationFactory, OrganizationFactory, UserFactory, credit_code, member
 from tests.factories.accounts import owner_of
@@ -323,7 +324,7 @@ def test_invitation_survives_a_mail_failure(org, monkeypatch, django_capture_on_
     def broken(*args, **kwargs):
         raise OSError("SMTP down")
 
-    monkeypatch.setattr(services, "send_mail", broken)
+    monkeypatch.setattr(core_mail, "send_mail", broken)
     with django_capture_on_commit_callbacks(execute=True):
         invitation, _token = InvitationFactory(organization=org)
     assert Invitation.objects.filter(pk=invitation.pk).exists()

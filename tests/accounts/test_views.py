@@ -15,29 +15,9 @@ from accounts.choices import Role, VerificationStatus
 from accounts.models import ApiKey, Invitation, Membership, Organization, User
 from accounts.web import ACTIVE_ORGANIZATION_SESSION_KEY
 from tests.factories import ApiKeyFactory, InvitationFactory, OrganizationFactory, UserFactory, credit_code, member
-from tests.factories.accounts import PASSWORD, owner_of
+from tests.factories.accounts import NEW_PASSWORD, PASSWORD, owner_of, signup_data
 
 pytestmark = pytest.mark.django_db
-
-NEW_PASSWORD = "blue-harbour-lantern-42"
-
-
-def signup_data(**overrides) -> dict:
-    data = {
-        "full_name": "Wang Fang",
-        "email": "wang.fang@example.com",
-        "password1": NEW_PASSWORD,
-        "password2": NEW_PASSWORD,
-        "name": "Qingdao Ocean Data Ltd",
-        "credit_code": credit_code(),
-        "can_sell": "on",
-        "can_appraise": "on",
-        "address": "8 Donghai Road, Qingdao",
-        "contact_name": "Wang Fang",
-        "contact_email": "contact@ocean.example.com",
-        "contact_phone": "0532-8888 0000",
-    }
-    return {**data, **overrides}
 
 
 def bad_check_character(code: str) -> str:

@@ -5,8 +5,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
 
-from audit.models import GENESIS_HASH, ActorKind, AppendOnlyError, AuditEvent
-from audit.services import audit_record, ledger_verify
+from audit.models import GENESIS_HASH, ActorKind, AppendOnlyError, AuditEvent, LedgerHead
+from audit.services import audit_batch, audit_record, ledger_verify
 from tests.factories import ApiKeyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -116,6 +116,55 @@ def test_audit_verify_command(capsys):
         call_command("audit_verify")
 
 
+# --- batches ----------------------------------------------------------------------------------------------------
+
+
+def test_a_batch_appends_its_events_when_it_ends_chained_in_order():
+    before = audit_record(action="thing.before")
+    with audit_batch():
+        events = [audit_record(action="thing.batched", data={"n": n}) for n in range(3)]
+        assert events[0].pk is None and not AuditEvent.objects.filter(action="thing.batched").exists()
+    stored = list(AuditEvent.objects.filter(action="thing.batched").order_by("sequence"))
+    assert [e.data["n"] for e in stored] == [0, 1, 2]
+    assert [e.sequence for e in events] == [before.sequence + 1, before.sequence + 2, before.sequence + 3]
+    assert [e.pk for e in events] == [e.pk for e in stored] and events[0].prev_hash == before.hash
+    after = audit_record(action="thing.after")
+    assert after.prev_hash == events[-1].hash
+    assert ledger_verify().ok
+
+
+def test_a_batch_locks_the_head_once(django_assert_num_queries):
+    audit_record(action="thing.before")  # the head row exists
+    with django_assert_num_queries(3), audit_batch():  # lock the head, one INSERT, update the head
+        for n in range(5):
+            audit_record(action="thing.batched", data={"n": n})
+    head = LedgerHead.objects.get()
+    assert head.sequence == AuditEvent.objects.order_by("-sequence").first().sequence
+    assert ledger_verify().ok
+
+
+def test_an_error_in_a_batch_appends_none_of_its_events():
+    head = audit_record(action="thing.before")
+    with pytest.raises(RuntimeError), transaction.atomic(), audit_batch():
+        audit_record(action="thing.lost")
+        raise RuntimeError("the service failed")
+    assert not AuditEvent.objects.filter(action="thing.lost").exists()
+    assert LedgerHead.objects.get().sequence == head.sequence
+    assert audit_record(action="thing.next").prev_hash == head.hash
+
+
+def test_a_nested_batch_is_appended_with_the_outer_one():
+    with audit_batch():
+        audit_record(action="thing.outer")
+        with audit_batch():
+            inner = audit_record(action="thing.inner")
+        assert inner.pk is None
+        audit_record(action="thing.outer")
+    actions = list(AuditEvent.objects.order_by("-sequence").values_list("action", flat=True)[:3])
+    assert actions == ["thing.outer", "thing.inner", "thing.outer"]
+    assert ledger_verify().ok
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
 def test_concurrent_appends_keep_one_unbroken_chain():
@@ -139,3 +188,37 @@ def test_concurrent_appends_keep_one_unbroken_chain():
     report = ledger_verify()
     assert report.ok, report.error
     assert AuditEvent.objects.filter(action="thing.concurrent").count() == 60
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_concurrent_batches_and_appends_keep_one_unbroken_chain():
+    errors = []
+
+    def append(n: int) -> None:
+        try:
+            for i in range(10):
+                if n % 2:
+                    audit_record(action="thing.concurrent", data={"worker": n, "i": i})
+                    continue
+                with audit_batch():
+                    for part in range(3):
+                        audit_record(action="thing.concurrent", data={"worker": n, "i": i, "part": part})
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=append, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    report = ledger_verify()
+    assert report.ok, report.error
+    assert AuditEvent.objects.filter(action="thing.concurrent").count() == 3 * 10 + 3 * 30
+    batches: dict[tuple, list[int]] = {}
+    for event in AuditEvent.objects.filter(action="thing.concurrent", data__has_key="part"):
+        batches.setdefault((event.data["worker"], event.data["i"]), []).append(event.sequence)
+    assert all(sorted(seqs) == list(range(min(seqs), min(seqs) + 3)) for seqs in batches.values())  # unbroken

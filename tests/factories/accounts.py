@@ -114,3 +114,25 @@ class ApiKeyFactory(factory.Factory):
     @classmethod
     def _create(cls, model_class, *args, organization, **kwargs):
         return services.api_key_create(organization=organization, by=owner_of(organization), **kwargs)
+
+
+# Sign-up form data (tests of the sign-up page and of the language chosen at sign-up).
+NEW_PASSWORD = "blue-harbour-lantern-42"
+
+
+def signup_data(**overrides) -> dict:
+    data = {
+        "full_name": "Wang Fang",
+        "email": "wang.fang@example.com",
+        "password1": NEW_PASSWORD,
+        "password2": NEW_PASSWORD,
+        "name": "Qingdao Ocean Data Ltd",
+        "credit_code": credit_code(),
+        "can_sell": "on",
+        "can_appraise": "on",
+        "address": "8 Donghai Road, Qingdao",
+        "contact_name": "Wang Fang",
+        "contact_email": "contact@ocean.example.com",
+        "contact_phone": "0532-8888 0000",
+    }
+    return {**data, **overrides}

@@ -10,6 +10,12 @@ a buyer's browser would.
   pm_card_visa_chargeDeclined is refused only when attached to a customer; a charge with it goes through.)
 - `authenticate_like_stripe_js(checkout, success)` is what localstripe's own Stripe.js does in confirmCardPayment:
   it completes (or fails) the 3-D Secure step of a PaymentIntent the server prepared for it.
+- `confirm_card_payment(client_secret, card)` is Stripe's own Stripe.js confirmCardPayment as far as localstripe can
+  play it: the card typed in (a test card's PaymentMethod) is attached and the intent confirmed. `card_asking_3ds()`
+  is a card (4000 0025 0000 3155) whose 3-D Secure check the buyer then completes or fails with
+  `authenticate_like_stripe_js`. localstripe cannot confirm a PaymentIntent again once a charge on it was declined
+  (real Stripe can): a second attempt on the same intent works only after a failed 3-D Secure check.
+- `relay(client, type, object_id)` is Stripe calling the webhook: the event localstripe recorded, posted signed.
 - `booked_sale(contract, amount)` is a payment that went through and its sale line, without Stripe (for the
   settlement pages and API).
 - `event_from_localstripe(type, object_id)` fetches the event localstripe recorded (e.g. payment_intent.succeeded
@@ -35,6 +41,7 @@ from marketplace.services import settlement
 
 VISA = "pm_card_visa"
 DECLINED = "pm_card_chargeCustomerFail"
+CARD_ASKING_3DS = {"number": "4000002500003155", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
 TIMEOUT = 10
 
 
@@ -97,9 +104,27 @@ def confirm_with_card(intent_id: str, card: str = VISA) -> dict:
     return intent(intent_id)
 
 
+def intent_id_of(client_secret: str) -> str:
+    """The PaymentIntent a client secret belongs to (`pi_..._secret_...`)."""
+    return client_secret.split("_secret_")[0]
+
+
+def confirm_card_payment(client_secret: str, card: str = VISA) -> dict:
+    """Stripe.js confirmCardPayment with the card the buyer typed in; the PaymentIntent after it."""
+    return confirm_with_card(intent_id_of(client_secret), card)
+
+
+def card_asking_3ds() -> str:
+    """A new test card's PaymentMethod whose payment waits for the buyer's 3-D Secure check."""
+    fields = {f"card[{name}]": value for name, value in CARD_ASKING_3DS.items()}
+    response = _post("/v1/payment_methods", {"type": "card", **fields})
+    assert response.status_code == 200, response.text
+    return response.json()["id"]
+
+
 def authenticate_like_stripe_js(client_secret: str, *, success: bool = True) -> dict:
     """localstripe's Stripe.js confirmCardPayment: finish (or fail) 3-D Secure with the publishable key."""
-    intent_id = client_secret.split("_secret_")[0]
+    intent_id = intent_id_of(client_secret)
     response = requests.post(
         _url(f"/v1/payment_intents/{intent_id}/_authenticate?success={'true' if success else 'false'}"),
         data=json.dumps({"key": settings.STRIPE_PUBLISHABLE_KEY, "client_secret": client_secret}),
@@ -130,6 +155,11 @@ def _find_event(type_: str, object_id: str, since: int) -> dict | None:
         if not page["has_more"] or not page["data"]:
             return None
         params["starting_after"] = page["data"][-1]["id"]
+
+
+def relay(client, type_: str, object_id: str):
+    """Stripe calling the webhook: the `type_` event localstripe recorded about `object_id`, delivered signed."""
+    return deliver(client, event_from_localstripe(type_, object_id))
 
 
 def charge_of(intent_id: str) -> dict:

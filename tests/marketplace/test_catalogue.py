@@ -10,9 +10,10 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from accounts.choices import Role
+from marketplace import filters
 from marketplace.choices import ContractStatus, ListingStatus
 from marketplace.models import Contract, Listing, Review
-from marketplace.services import listings
+from marketplace.services import feedback, listings
 from tests.factories import OrganizationFactory, member
 from tests.factories.accounts import owner_of
 from tests.factories.marketplace import (
@@ -46,8 +47,10 @@ def review(listing: Listing, rating: int, comment: str = "", reply: str = "") ->
     contract = contract_on(listing)
     Contract.objects.filter(pk=contract.pk).update(status=ContractStatus.ACTIVE)
     replied_at = timezone.now() if reply else None
-    return Review.objects.create(contract=contract, listing=listing, rating=rating, comment=comment, reply=reply,
+    made = Review.objects.create(contract=contract, listing=listing, rating=rating, comment=comment, reply=reply,
                                  replied_at=replied_at, created_by=owner_of(contract.buyer))  # fmt: skip
+    feedback.refresh_rating(listing.pk)  # as feedback.review_create does
+    return made
 
 
 @pytest.fixture
@@ -101,10 +104,12 @@ def test_filters_by_sector_classification_plan_kind_merchant_price_and_quality(c
     assert response.context["merchant_name"] == hospital.organization.name
 
 
-def test_a_withdrawn_plan_does_not_count_for_the_plan_filter(client, listing):
-    plan = listing.plans.get()
-    listings.plan_withdraw(plan=plan, by=owner_of(listing.organization))
+def test_a_withdrawn_plan_does_not_count_for_the_plan_filter(client):
+    listing = published_listing(registered_product(), plans=[plan_fields(), plan_fields("subscription")])
+    assert titles(client, plan_kind="licence") == [listing.title]
+    listings.plan_withdraw(plan=listing.plans.get(kind="licence"), by=owner_of(listing.organization))
     assert titles(client, plan_kind="licence") == []
+    assert titles(client, plan_kind="subscription") == [listing.title]
 
 
 def test_sorting_by_price_quality_and_newest(client, listing):
@@ -116,6 +121,17 @@ def test_sorting_by_price_quality_and_newest(client, listing):
     assert titles(client, ordering="quality") == ["Cheap", "Qingdao port throughput"]
     assert titles(client, ordering="newest") == ["Cheap", "Qingdao port throughput"]
     assert titles(client) == ["Cheap", "Qingdao port throughput"]  # without a query, relevance is the newest
+
+
+def test_more_listings_than_the_cap_say_so(client, listing, monkeypatch):
+    monkeypatch.setattr(filters, "MAX_RESULTS", 1)
+    monkeypatch.setattr(filters, "SEARCH_WINDOW", 1)
+    published_listing(registered_product(title="Second port"))
+    for query in ({}, {"q": "port"}):
+        response = client.get(CATALOGUE, query)
+        assert len(response.context["listings_page"]) == 1 and response.context["capped"]
+        assert "More than 1 listings" in response.content.decode()
+    assert not client.get(CATALOGUE, {"q": "second"}).context["capped"]
 
 
 def test_bad_filter_values_are_shown_and_ignored(client, listing):
@@ -140,16 +156,40 @@ def _queries(client, **query) -> int:
     return len(captured)
 
 
-def test_the_number_of_queries_does_not_grow_with_the_page(client, django_assert_max_num_queries):
-    first = published_listing(registered_product())
-    review(first, 3)
-    one = _queries(client)
-    for _ in range(5):
-        review(published_listing(registered_product(), plans=[plan_fields(), plan_fields("sandbox")]), 4)
-    assert _queries(client) == one
-    assert _queries(client, q="tons", plan_kind="licence", ordering="quality") == one
-    with django_assert_max_num_queries(4):  # count, page, plans; + the merchant's name when filtered
-        client.get(CATALOGUE, {"merchant": first.organization_id})
+def _more_listings(count: int) -> None:
+    """`count` more published listings of one product, with two plans and a review each."""
+    product = registered_product()
+    for _ in range(count):
+        review(published_listing(product, plans=[plan_fields(), plan_fields("sandbox")]), 4)
+
+
+QUERIES = [
+    {},
+    {"q": "tons"},
+    {"q": "tons", "plan_kind": "licence", "ordering": "quality"},
+    {"sector": "marine", "ordering": "price"},
+    {"classification": "general", "price_min": "1", "quality_min": "0", "ordering": "-price"},
+]
+
+
+def test_the_number_of_queries_does_not_grow_with_the_page(client):
+    # given a catalogue of 5 listings, and what each kind of page costs
+    _more_listings(5)
+    few = [_queries(client, **query) for query in QUERIES]
+    # when it holds 30, more than a page
+    _more_listings(25)
+    # then every page costs the same, the second one too
+    assert [_queries(client, **query) for query in QUERIES] == few
+    assert [_queries(client, page=2, **query) for query in QUERIES] == few
+
+
+def test_a_page_is_one_query_a_search_too(client, listing, django_assert_max_num_queries):
+    with django_assert_max_num_queries(1):  # the page with its capped count
+        client.get(CATALOGUE)
+    with django_assert_max_num_queries(1):  # the newest matches' page, ranked, with their capped count
+        client.get(CATALOGUE, {"q": "tons"})
+    with django_assert_max_num_queries(1):  # the merchant's name comes with the page's entries
+        client.get(CATALOGUE, {"merchant": listing.organization_id})
 
 
 def test_signed_in_pages_add_only_the_session_and_memberships(client, listing, django_assert_max_num_queries):

@@ -12,6 +12,7 @@ from marketplace.choices import ContractStatus
 from marketplace.models import Contract, Listing, Signature
 from marketplace.services import contracts, listings
 from tests.api import assert_error, signed_in, with_key
+from tests.concurrency import at_once
 from tests.factories import ApiKeyFactory, OrganizationFactory, member
 from tests.factories.accounts import owner_of
 from tests.factories.marketplace import (
@@ -22,7 +23,6 @@ from tests.factories.marketplace import (
     published_listing,
     registered_product,
 )
-from tests.marketplace.test_contract_views import at_once
 
 pytestmark = pytest.mark.django_db
 

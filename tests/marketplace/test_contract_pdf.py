@@ -11,7 +11,7 @@ from marketplace.services import contracts
 from tests.factories import OrganizationFactory
 from tests.factories.accounts import owner_of
 from tests.factories.marketplace import PURPOSE, contract_on, plan_fields, published_listing, registered_product
-from tests.valuation.test_pdf import content, info, pages
+from tests.pdf import content, info, pages
 
 pytestmark = pytest.mark.django_db
 

@@ -1,12 +1,10 @@
 """The contract pages: requesting from the product page, purchases and sales, a contract's page, buttons and PDF."""
 
-import threading
 from decimal import Decimal
 
 import pytest
 from django.conf import settings
 from django.contrib.messages import get_messages
-from django.db import connection
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
@@ -16,6 +14,7 @@ from audit.models import AuditEvent
 from marketplace.choices import ContractStatus
 from marketplace.models import Contract, Listing, Signature
 from marketplace.services import contracts, listings
+from tests.concurrency import at_once
 from tests.factories import OrganizationFactory, member
 from tests.factories.accounts import owner_of
 from tests.factories.marketplace import (
@@ -149,25 +148,6 @@ def test_another_organisations_draft_listing_is_a_404_and_get_is_not_allowed(lis
 def test_anonymous_requests_go_to_sign_in(listing):
     response = Client().post(request_url(listing), {"plan": listing.plans.get().pk, "purpose": PURPOSE})
     assert response.status_code == 302 and response["Location"].startswith(reverse(settings.LOGIN_URL))
-
-
-def at_once(call, arguments: list) -> list:
-    """Run `call(argument)` for each argument in its own thread, all released together; their results."""
-    barrier, results = threading.Barrier(len(arguments)), []
-
-    def run(argument):
-        barrier.wait()
-        try:
-            results.append(call(argument))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(argument,)) for argument in arguments]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 @pytest.mark.django_db(transaction=True)

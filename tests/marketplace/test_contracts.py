@@ -131,6 +131,17 @@ def test_a_plan_needing_approval_waits_for_the_merchant(product):
     assert contract.status == ContractStatus.AWAITING_PAYMENT and contract.signatures.count() == 2
 
 
+def test_a_request_signed_by_the_buyer_only_cannot_start(product):
+    # given a free plan that needs the merchant's approval: only the buyer has signed
+    listing = published_listing(product, plans=[plan_fields(price=Decimal(0), requires_approval=True)])
+    contract = contract_on(listing)
+    with pytest.raises(MarketError) as exc:
+        contracts.contract_activate(contract=contract)
+    assert exc.value.code == "not_signed"
+    assert Contract.objects.get(pk=contract.pk).status == ContractStatus.REQUESTED
+    assert not Entitlement.objects.filter(contract=contract).exists()
+
+
 def test_a_declined_request_is_cancelled_with_the_reason(product):
     listing = published_listing(product, plans=[plan_fields(requires_approval=True)])
     contract = contracts.contract_decline(

@@ -13,8 +13,8 @@ from marketplace.services.stats import month_starts
 from registry.choices import Sector
 from tests.factories import OrganizationFactory
 from tests.factories.accounts import owner_of
+from tests.factories.bulk import at, bulk_contracts, calls, downloads, grant, ledger
 from tests.factories.marketplace import published_listing, registered_product
-from tests.marketplace.test_stats import at, bulk_contracts, calls, downloads, grant, ledger
 
 pytestmark = pytest.mark.django_db
 

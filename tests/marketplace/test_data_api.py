@@ -15,9 +15,9 @@ from marketplace.services import contracts
 from tests.api import assert_error, signed_in, with_key
 from tests.factories import ApiKeyFactory, OrganizationFactory
 from tests.factories.accounts import owner_of
+from tests.factories.delivery import access_of, buy
+from tests.factories.files import port_csv
 from tests.factories.marketplace import plan_fields, published_listing, registered_product, regulator
-from tests.marketplace.test_downloads import access_of, buy
-from tests.marketplace.test_fingerprint import port_csv
 
 pytestmark = pytest.mark.django_db
 

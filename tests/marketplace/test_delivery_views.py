@@ -16,9 +16,9 @@ from marketplace.models import Download, Entitlement
 from marketplace.services import contracts, downloads, metering
 from tests.factories import OrganizationFactory, member
 from tests.factories.accounts import owner_of
+from tests.factories.delivery import access_of, buy, fetch
+from tests.factories.files import port_csv
 from tests.factories.marketplace import plan_fields, published_listing, registered_product, regulator
-from tests.marketplace.test_downloads import access_of, buy, fetch
-from tests.marketplace.test_fingerprint import port_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -172,6 +172,15 @@ def test_the_usage_page_of_a_download_lists_the_downloads(buyer_client, bought):
 def test_a_sandbox_entitlement_shows_as_sandbox_access(buyer_client, bought):
     html = page(buyer_client.get(url("entitlement_usage", bought["sandbox"].pk)))
     assert "Sandbox access" in html and "no download and no data API" in html
+
+
+def test_a_running_sandbox_entitlement_links_to_its_workspace(buyer_client, bought, listing):
+    workspace = f"{reverse('sandbox:workspace_list')}?product={listing.product_id}"
+    assert page(buyer_client.get(url("entitlement_list"))).count(workspace) == 1
+    assert workspace in page(buyer_client.get(url("entitlement_usage", bought["sandbox"].pk)))
+    contracts.contract_terminate(contract=bought["sandbox"].contract, by=regulator(), reason="Breach.")
+    assert workspace not in page(buyer_client.get(url("entitlement_list")))
+    assert workspace not in page(buyer_client.get(url("entitlement_usage", bought["sandbox"].pk)))
 
 
 # --- the regulator console ----------------------------------------------------------------------------------------

@@ -21,40 +21,14 @@ from registry.models import ProductVersion
 from registry.tasks import version_profile
 from tests.factories import member
 from tests.factories.accounts import owner_of
+from tests.factories.delivery import IP, access_of, buy, buyer_of, fetch
+from tests.factories.files import port_csv
 from tests.factories.marketplace import contract_on, plan_fields, published_listing, registered_product, regulator
 from tests.factories.registry import upload_version
-from tests.marketplace.test_fingerprint import port_csv
 
 pytestmark = pytest.mark.django_db
 
 CSV = port_csv().encode()
-IP = "198.51.100.7"
-
-
-# --- helpers (the other delivery tests use them too) -------------------------------------------------------------
-
-
-def buy(listing, plan=None, buyer=None) -> Contract:
-    """An active contract on the listing (paid plans are activated without a payment)."""
-    contract = contract_on(listing, plan=plan, buyer=buyer)
-    if contract.status != ContractStatus.ACTIVE:
-        contract = contracts.contract_activate(contract=contract)
-    return Contract.objects.get(pk=contract.pk)
-
-
-def access_of(contract: Contract) -> Entitlement:
-    return Entitlement.objects.select_related("contract__buyer", "contract__listing__product").get(contract=contract)
-
-
-def buyer_of(entitlement: Entitlement):
-    return owner_of(entitlement.contract.buyer)
-
-
-def fetch(entitlement: Entitlement, user=None, ip: str | None = IP) -> bytes:
-    """Ask for a link and download through it, as the buyer's owner unless told otherwise."""
-    user = user or buyer_of(entitlement)
-    token = downloads.download_link(entitlement=entitlement, by=user)
-    return b"".join(downloads.download_open(token=token, user=user, ip=ip).chunks)
 
 
 def register_version(product, content: bytes, name: str = "port.csv") -> ProductVersion:

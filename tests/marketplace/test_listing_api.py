@@ -3,18 +3,21 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.choices import ApiKeyScope, Role
+from marketplace import filters
 from marketplace.api.listings import CatalogueListingSerializer, ListingSummaryFields
 from marketplace.choices import ListingStatus
-from marketplace.filters import ListingFilter
-from marketplace.models import Listing, PricePlan
-from marketplace.services import listings
+from marketplace.filters import ListingFilter, catalogue_entries
+from marketplace.models import Listing, PricePlan, Review
+from marketplace.services import feedback, listings
 from tests.api import assert_error, signed_in, with_key
 from tests.factories import ApiKeyFactory, OrganizationFactory, member
 from tests.factories.accounts import owner_of
-from tests.factories.marketplace import draft_listing, plan_fields, published_listing, registered_product
+from tests.factories.marketplace import contract_on, draft_listing, plan_fields, published_listing, registered_product
 from tests.factories.registry import CSV, DataProductFactory
 from tests.factories.valuation import valuation_of
 
@@ -46,7 +49,11 @@ def product(org):
 
 def titles(response) -> list[str]:
     assert response.status_code == 200, response.content
-    return [item["title"] for item in response.json()["results"]]
+    return titles_of(response.json())
+
+
+def titles_of(body: dict) -> list[str]:
+    return [item["title"] for item in body["results"]]
 
 
 # --- the catalogue ----------------------------------------------------------------------------------------------
@@ -109,26 +116,92 @@ def test_pages_and_page_size(buyer_client):
     assert_error(buyer_client.get(API, {"page": 9}), 404, "not_found")
 
 
-def test_the_query_count_is_flat(buyer_client, django_assert_max_num_queries):
-    published_listing(registered_product())
-    with django_assert_max_num_queries(8) as first:
+def test_count_stops_at_the_cap_and_says_capped(buyer_client, product, monkeypatch):
+    # given three listings, and a cap of two
+    monkeypatch.setattr(filters, "MAX_RESULTS", 2)
+    for title in ("First", "Second", "Third"):
+        published_listing(product, title=title)
+    # then the count stops at the cap, and so do the pages
+    body = buyer_client.get(API, {"page_size": 1}).json()
+    assert body["count"] == 2 and body["capped"] is True and titles_of(body) == ["Third"]
+    assert titles_of(buyer_client.get(API, {"page_size": 1, "page": 2}).json()) == ["Second"]
+    assert_error(buyer_client.get(API, {"page_size": 1, "page": 3}), 404, "not_found")
+    narrowed = buyer_client.get(API, {"merchant": product.organization_id, "price_max": "1"}).json()
+    assert narrowed["count"] == 0 and narrowed["capped"] is False
+
+
+def test_a_search_ranks_its_window_of_newest_matches(buyer_client, product, monkeypatch):
+    # given three listings with "throughput", the oldest the only one with it in its title, and a window of two
+    monkeypatch.setattr(filters, "SEARCH_WINDOW", 2)
+    published_listing(product, title="Throughput of the harbour")
+    published_listing(product, title="Berths", description="Throughput per berth.")
+    published_listing(product, title="Cranes", description="Throughput per crane.")
+    # when searching
+    body = buyer_client.get(API, {"q": "throughput"}).json()
+    # then the two newest matches are ranked, and the answer says more matched
+    assert body["count"] == 2 and body["capped"] is True
+    assert titles_of(body) == ["Cranes", "Berths"]
+    assert titles(buyer_client.get(API, {"q": "throughput", "ordering": "newest", "page_size": 1, "page": 2})) == [
+        "Berths"
+    ]
+    assert buyer_client.get(API, {"q": "harbour"}).json() | {"results": []} == {
+        "count": 1, "next": None, "previous": None, "results": [], "capped": False,
+    }  # fmt: skip
+
+
+QUERIES = [
+    {},
+    {"q": "tons"},
+    {"q": "tons", "plan_kind": "licence", "ordering": "quality"},
+    {"sector": "marine", "ordering": "quality"},
+    {"classification": "general", "price_min": "1", "quality_min": "0", "ordering": "-price", "page_size": 10},
+]
+
+
+def _queries(client, **query) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(API, query).status_code == 200
+    return len(captured)
+
+
+def _more_listings(count: int) -> None:
+    """`count` more published listings of one product, with two plans and a review each."""
+    product = registered_product()
+    for _ in range(count):
+        listing = published_listing(product, plans=[plan_fields(), plan_fields("sandbox")])
+        Review.objects.create(contract=contract_on(listing), listing=listing, rating=4, created_by=listing.created_by)
+        feedback.refresh_rating(listing.pk)
+
+
+def test_the_query_count_is_flat(buyer_client):
+    # given 5 listings, and what each kind of page costs
+    _more_listings(5)
+    few = [_queries(buyer_client, **query) for query in QUERIES]
+    # when there are 25, more than a page
+    _more_listings(20)
+    # then every page costs the same, the second one too
+    assert [_queries(buyer_client, **query) for query in QUERIES] == few
+    assert [_queries(buyer_client, page=2, **query) for query in QUERIES] == few
+
+
+def test_a_page_is_one_query_a_search_too(buyer_client, product, django_assert_max_num_queries):
+    published_listing(product)
+    baseline = _queries(buyer_client, page_size=1)  # the session and the user, as for any endpoint, and the page
+    with django_assert_max_num_queries(baseline):  # the page with its capped count
+        buyer_client.get(API, {"sector": "marine", "ordering": "price"})
+    with django_assert_max_num_queries(baseline):  # the newest matches' page, ranked, with their capped count
         buyer_client.get(API, {"q": "tons"})
-    for _ in range(4):
-        published_listing(registered_product(), plans=[plan_fields(), plan_fields("sandbox")])
-    with django_assert_max_num_queries(len(first.captured_queries)):
-        assert len(buyer_client.get(API, {"q": "tons"}).json()["results"]) == 5
-    with django_assert_max_num_queries(len(first.captured_queries)):
-        buyer_client.get(API, {"sector": "marine", "ordering": "quality"})
 
 
 def test_the_fast_catalogue_serializer_says_what_the_declared_fields_say(product):
-    published_listing(product)
+    rated = published_listing(product)
+    Review.objects.create(contract=contract_on(rated), listing=rated, rating=4, created_by=rated.created_by)
+    feedback.refresh_rating(rated.pk)
     published_listing(registered_product(), plans=[plan_fields("metered_api"), plan_fields("sandbox")])
-    results = ListingFilter({}, queryset=Listing.objects.all()).qs
-    from marketplace.filters import CatalogueResults
-
-    page = CatalogueResults(results)[0:10]
-    assert CatalogueListingSerializer(page, many=True).data == ListingSummaryFields(page, many=True).data
+    rows = ListingFilter({}, queryset=catalogue_entries()).results(rows=True)[0:10]
+    page = ListingFilter({}, queryset=catalogue_entries()).results()[0:10]
+    assert len(rows) == 2
+    assert CatalogueListingSerializer(rows, many=True).data == ListingSummaryFields(page, many=True).data
 
 
 # --- a listing ----------------------------------------------------------------------------------------------------
@@ -221,8 +294,8 @@ def test_add_plans_with_their_kinds_fields(write_client, org):
 
 
 def test_withdraw_a_plan(write_client, product):
-    listing = published_listing(product)
-    plan = listing.plans.get()
+    listing = published_listing(product, plans=[plan_fields(), plan_fields("subscription")])
+    plan = listing.plans.get(kind="licence")
     response = write_client.post(f"{API}{listing.pk}/plans/{plan.pk}/withdraw/")
     assert response.status_code == 200 and response.json()["is_active"] is False
     other = published_listing(registered_product())

@@ -12,7 +12,7 @@ from audit.models import AuditEvent
 from marketplace.choices import ListingStatus
 from marketplace.models import Listing, PricePlan
 from marketplace.services import listings
-from marketplace.web.listings_forms import LICENCE_DEFAULTS, LICENCE_HELP, PLAN_HELP, TERRITORY_HELP
+from marketplace.web.listings_forms import LICENCE_DEFAULTS, LICENCE_HELP, PLAN_HELP, TERRITORY_HELP, PlanForm
 from registry.choices import LicenceTemplate
 from tests.factories import OrganizationFactory, member
 from tests.factories.accounts import owner_of
@@ -176,7 +176,7 @@ KIND_ONLY_FIELDS = {"billing_period", "download_days", "price_per_call", "free_c
     ("kind", "own_fields"),
     [
         ("licence", {"download_days"}),
-        ("subscription", {"billing_period", "download_days"}),
+        ("subscription", {"billing_period"}),
         ("metered_api", {"price_per_call", "free_calls", "rate_limit_per_minute"}),
         ("sandbox", set()),
     ],
@@ -197,7 +197,14 @@ def test_adding_a_subscription_plan(signed_in, product):
     response = signed_in.post(url("plan_add", listing.pk) + "?kind=subscription", data)
     assert response.status_code == 302
     plan = PricePlan.objects.get()
-    assert (plan.kind, plan.price, plan.billing_period, plan.download_days) == ("subscription", 300, "month", 7)
+    assert (plan.kind, plan.price, plan.billing_period) == ("subscription", 300, "month")
+    assert plan.download_days == 30  # a licence's download window: not asked, and a posted one is not kept
+
+
+@pytest.mark.parametrize("kind", ["licence", "subscription", "metered_api", "sandbox"])
+def test_the_form_asks_for_the_fields_the_service_keeps(kind):
+    form_fields = set(PlanForm(kind=kind).fields) & set(listings.KIND_FIELDS_ALL)
+    assert form_fields == set(listings.KIND_FIELDS[kind])
 
 
 def test_a_plan_needs_its_kinds_fields(signed_in, product):
@@ -216,14 +223,19 @@ def test_level_4_data_gets_sandbox_plans_only(signed_in, org):
     assert list(PricePlan.objects.values_list("kind", flat=True)) == ["sandbox"]
 
 
-def test_withdrawing_a_plan(signed_in, product):
-    listing = published_listing(product)
-    plan = listing.plans.get()
+def test_withdrawing_a_plan_but_not_a_published_listings_last(signed_in, product):
+    listing = published_listing(product, plans=[plan_fields(), plan_fields("sandbox")])
+    plan, last = listing.plans.order_by("position")
     assert signed_in.get(url("plan_withdraw", plan.pk)).status_code == 405
     response = signed_in.post(url("plan_withdraw", plan.pk))
     assert response.status_code == 302
     plan.refresh_from_db()
     assert not plan.is_active
+    response = signed_in.post(url("plan_withdraw", last.pk), follow=True)
+    assert response.redirect_chain[-1][0] == url("listing_detail", listing.pk)
+    assert "last plan" in response.content.decode()
+    last.refresh_from_db()
+    assert last.is_active
 
 
 # --- submitting and delisting -----------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from marketplace.models import Entitlement, UsageRecord
 from marketplace.services import metering
+from tests.factories.delivery import access_of, buy
 from tests.factories.marketplace import plan_fields, published_listing, registered_product
-from tests.marketplace.test_downloads import access_of, buy
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -1,13 +1,17 @@
 """Full-text search of the catalogue: Chinese and English queries, tags and column names, ranking, the SQLite
 fallback."""
 
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 
 from marketplace import search
 from marketplace.filters import ListingFilter
 from marketplace.models import Listing
-from tests.factories.marketplace import published_listing, registered_product
+from marketplace.services import listings
+from tests.factories.accounts import owner_of
+from tests.factories.marketplace import plan_fields, published_listing, registered_product
 
 pytestmark = pytest.mark.django_db
 
@@ -117,6 +121,32 @@ def test_title_boost_is_the_share_of_query_words_in_the_title():
     boost = search.title_boost("港口 tons")
     value = Listing.objects.annotate(boost=boost).values_list("boost", flat=True).get()
     assert value == pytest.approx(0.5)
+
+
+# --- what the catalogue filters and sorts by -----------------------------------------------------------------------
+
+
+def test_plan_kinds_are_stored_once_each_in_plan_kind_order():
+    assert search.plan_kinds_text(["sandbox", "licence", "sandbox"]) == "licence sandbox"
+    assert search.plan_kinds_text([]) == ""
+
+
+def test_the_catalogue_fields_come_from_the_product_the_active_plans_and_the_registered_version():
+    # given a listing of an important healthcare product with two plans, one of them withdrawn after publishing
+    product = registered_product(title="Ward beds", sector="healthcare", classification="important")
+    listing = published_listing(
+        product, plans=[plan_fields("subscription", price=Decimal("90")), plan_fields(price=Decimal("10"))]
+    )
+    listings.plan_withdraw(plan=listing.plans.get(kind="licence"), by=owner_of(product.organization))
+    # when its catalogue fields are stored
+    Listing.objects.filter(pk=listing.pk).update(sector="", classification="", plan_kinds="", min_price=None)
+    search.refresh_catalogue_fields(listing)
+    # then they say what the product, the plans still offered and the registered version say
+    listing.refresh_from_db()
+    version = product.versions.get()
+    assert (listing.sector, listing.classification) == ("healthcare", "important")
+    assert listing.plan_kinds == "subscription" and listing.plan_kind_list == ["subscription"]
+    assert listing.min_price == Decimal("90") and listing.quality_score == version.quality_score is not None
 
 
 # --- the SQLite fallback ------------------------------------------------------------------------------------------

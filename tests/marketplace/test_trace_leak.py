@@ -6,10 +6,12 @@ import random
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
+from marketplace.services import downloads
+from tests.factories.delivery import access_of, buy, fetch
+from tests.factories.files import port_csv
 from tests.factories.marketplace import published_listing, registered_product
-from tests.marketplace.test_downloads import access_of, buy, fetch
-from tests.marketplace.test_fingerprint import port_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -83,8 +85,37 @@ def test_only_contracts_of_the_product_are_compared(sold, tmp_path):
     other = registered_product()
     leak = tmp_path / "leak.csv"
     leak.write_bytes(sold[2][0])
-    with pytest.raises(CommandError, match=f"No contract has downloaded a file of product {other.pk}"):
+    with pytest.raises(CommandError, match=f"No contract has had a file delivered of product {other.pk}"):
         trace(leak, "--product", str(other.pk))
+
+
+def test_an_excerpt_too_short_to_reach_the_threshold_says_so(sold, tmp_path):
+    # 24 distinct records all matching give z = 4.9: nobody can be named, whatever the file says; 25 give z = 5
+    _product, entitlements, copies = sold
+    records = copies[1].splitlines(keepends=True)[1:]
+    leak = tmp_path / "excerpt.csv"
+    leak.write_bytes(b"".join(records[:24]))
+    with pytest.raises(CommandError, match="Too few rows to trace: the file has 24 distinct marked record"):
+        trace(leak)
+    leak.write_bytes(b"".join(records[:25]))
+    assert f"Contract {entitlements[1].contract.number}" in trace(leak)
+
+
+def test_apps_add_candidates_and_their_delivery_log_through_hooks(sold, monkeypatch):
+    product, entitlements, _copies = sold
+    elsewhere = access_of(buy(published_listing(product)))  # a contract with no download
+    entry = downloads.DeliveryLogEntry(at=timezone.now(), email="someone@example.com", ip=None, what="a report")
+    monkeypatch.setattr(downloads, "LEAK_CANDIDATE_HOOKS", [])
+    monkeypatch.setattr(downloads, "DELIVERY_LOG_HOOKS", [])
+    assert elsewhere.contract not in downloads.leak_candidates(product_id=product.pk)
+
+    downloads.on_leak_candidates(lambda *, product_id: [elsewhere.contract_id])
+    downloads.on_delivery_log(lambda *, contract: [entry] if contract == elsewhere.contract else [])
+    assert set(downloads.leak_candidates(product_id=product.pk)) == {
+        *(entitlement.contract for entitlement in entitlements), elsewhere.contract,
+    }  # fmt: skip
+    assert not downloads.leak_candidates(product_id=registered_product().pk).exists()
+    assert downloads.delivery_log(elsewhere.contract) == [entry]
 
 
 def test_a_missing_file_is_an_error(tmp_path):

@@ -9,11 +9,14 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
+from audit.services import ledger_verify
 from marketplace.choices import ContractStatus, EntitlementStatus, PaymentStatus, SettlementKind
 from marketplace.models import Contract, Entitlement, Payment, SettlementEntry, StripeEvent
-from marketplace.services import payments
+from marketplace.services import payments, settlement
+from marketplace.services.common import MarketError
 from tests.factories.accounts import owner_of
 from tests.factories.marketplace import contract_on, published_listing, registered_product
 from tests.marketplace import stripe_helpers as stripe_test
@@ -100,6 +103,34 @@ def test_the_same_event_delivered_100_times_activates_the_contract_once(client, 
     assert _activations(contract) == 1
     assert Entitlement.objects.filter(contract=contract).count() == 1
     assert SettlementEntry.objects.filter(payment=payment).count() == 1
+    assert ledger_verify().ok
+
+
+# Look the event up, lock the contract and the payment, write the payment, the contract, the entitlement, the sale and
+# the event, then the ledger (lock its head, one INSERT, update its head), inside one transaction.
+MAX_QUERIES_PER_ACTIVATION = 13
+
+
+def test_an_activation_costs_a_bounded_number_of_queries_and_one_ledger_lock(client, charged, contract):
+    _payment, event = charged
+    with CaptureQueriesContext(connection) as queries:
+        assert stripe_test.deliver(client, event).json()["outcome"] == "contract activated"
+    sql = [query["sql"] for query in queries.captured_queries]
+    assert len(sql) <= MAX_QUERIES_PER_ACTIVATION, "\n".join(sql)
+    head_locks = [n for n, text in enumerate(sql) if "audit_ledgerhead" in text and "FOR UPDATE" in text]
+    stored = next(n for n, text in enumerate(sql) if text.startswith('INSERT INTO "marketplace_stripeevent"'))
+    assert len(head_locks) == 1 and head_locks[0] > stored  # locked once, last
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"payment.succeeded", "contract.active", "entitlement.granted"} <= actions
+    assert ledger_verify().ok
+
+
+def test_a_replay_is_answered_from_one_read(client, charged, django_assert_num_queries):
+    _payment, event = charged
+    stripe_test.deliver(client, event)
+    with django_assert_num_queries(1):
+        response = stripe_test.deliver(client, event)
+    assert response.json() == {"received": event["id"], "replay": True, "outcome": "contract activated"}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -128,6 +159,26 @@ def test_concurrent_deliveries_of_one_event_activate_the_contract_once():
     assert StripeEvent.objects.count() == 1
     assert _state(checkout.payment) == (PaymentStatus.SUCCEEDED, ContractStatus.ACTIVE)
     assert _activations(contract) == 1 and SettlementEntry.objects.count() == 1
+    assert ledger_verify().ok
+
+
+def test_an_event_a_rule_refuses_is_recorded_and_its_changes_and_audit_events_roll_back(
+    client, charged, contract, monkeypatch
+):
+    # given booking the sale is refused, after the payment and the contract have moved and been audited
+    payment, event = charged
+    audited = AuditEvent.objects.count()
+
+    def refuse(**kwargs):
+        raise MarketError("Not now.", code="sale_refused")
+
+    monkeypatch.setattr(settlement, "sale_record", refuse)
+    response = stripe_test.deliver(client, event)
+    # then Stripe is told it arrived, the refusal is stored, and nothing else was written
+    assert response.status_code == 200 and response.json()["outcome"] == "refused: sale_refused"
+    assert _state(payment) == (PaymentStatus.CREATED, ContractStatus.AWAITING_PAYMENT)
+    assert not Entitlement.objects.filter(contract=contract).exists()
+    assert AuditEvent.objects.count() == audited and ledger_verify().ok
 
 
 # --- out of order -----------------------------------------------------------------------------------------------

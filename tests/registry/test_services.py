@@ -471,6 +471,23 @@ class TestChangeRegistration:
         assert services.certificate_verify(second.number)["valid"]
         assert [v["number"] for v in second.payload["versions"]] == [1, 2]
 
+    def test_approving_a_change_calls_the_change_hooks_rejecting_does_not(self, submitted, regulator, uploaded,
+                                                                          monkeypatch):  # fmt: skip
+        calls, hooks = [], []
+        monkeypatch.setattr(services, "CHANGE_HOOKS", hooks)  # without the marketplace's
+        hook = services.on_product_changed(lambda **kwargs: calls.append(kwargs))
+        assert services.on_product_changed(hook) is hook and hooks == [hook]  # registered once
+        services.product_approve(product=submitted, by=regulator, reason="ok")
+        assert calls == []  # a first registration is not a change
+        owner = owner_of(submitted.organization)
+        for number, decide in ((2, services.version_reject), (3, services.version_approve)):
+            content = CLEAN_CSV + f"2026-12-0{number},Qingdao,2000\n".encode()
+            version = uploaded(DataProduct.objects.get(pk=submitted.pk), content)
+            services.version_submit(version=version, by=owner)
+            decide(version=version, by=regulator, reason="Checked.")
+        assert [(call["product"].pk, call["by"]) for call in calls] == [(submitted.pk, regulator)]
+        assert calls[0]["product"].versions.registered().latest("number").number == 3
+
     def test_registered_versions_are_immutable_through_services(self, submitted, regulator):
         services.product_approve(product=submitted, by=regulator, reason="ok")
         with pytest.raises(services.ProductNotEditable):

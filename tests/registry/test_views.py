@@ -377,7 +377,7 @@ class TestColumnRules:
         assert 'name="rules-__prefix__-column"' in rules  # the row the "Add a column" button copies
         assert "validity" in rules and r"[A-Z]{2}\d{6}" in rules and "2026年11月30日" in rules
         assert 'value="datetime">Date and time (timestamp)' in rules
-        assert "data-rule-add" in rules and "js/registry.js" in html
+        assert "data-formset-add" in rules and "js/formset.js" in html
         assert 'href="#fieldset-column-rules"' in html
 
     def test_creates_a_draft_with_column_rules(self, signed_in):

@@ -595,7 +595,7 @@ def test_revaluation_progress_while_it_runs(owner_client, batch):
     ("body", "status", "field"),
     [
         ({"products": []}, 400, "products"),
-        ({"products": ["all"]}, 400, "products"),
+        ({"products": ["all"]}, 400, "products[0]"),  # nested errors are flattened to paths
         ({"products": [999999]}, 404, None),
         ({"everything": True}, 400, "everything"),
     ],

@@ -1,21 +1,20 @@
 # ruff: noqa: RUF001, RUF003 -- the typographic −, × and – are meant: reports print them
 
-import re
-import zlib
-from base64 import a85decode
 from decimal import Decimal
 
 import pytest
 from django.utils import translation
 
+from core.pdf import markup, runs
 from registry import services as registry_services
 from tests.factories import OrganizationFactory
 from tests.factories.accounts import owner_of
 from tests.factories.registry import DataProductFactory, upload_version
 from tests.factories.valuation import valuation_of
+from tests.pdf import content, info, pages
 from valuation import services
 from valuation.models import Valuation
-from valuation.pdf import markup, report_pdf, runs, valuation_pdf
+from valuation.pdf import report_pdf, valuation_pdf
 from valuation.report import valuation_report
 
 pytestmark = pytest.mark.django_db
@@ -41,24 +40,6 @@ def profiled(django_capture_on_commit_callbacks, **kwargs):
 @pytest.fixture
 def product(django_capture_on_commit_callbacks):
     return profiled(django_capture_on_commit_callbacks)
-
-
-def content(pdf: bytes) -> str:
-    """The decoded page streams (reportlab writes ASCII85 over Flate), for looking for Helvetica text."""
-    streams = re.findall(rb"/Filter \[ /ASCII85Decode /FlateDecode \][^>]*>>\s*stream\r?\n(.*?)endstream", pdf, re.S)
-    text = "\n".join(zlib.decompress(a85decode(stream.strip(), adobe=True)).decode("latin-1") for stream in streams)
-    return text.replace("\\(", "(").replace("\\)", ")")
-
-
-def info(pdf: bytes, key: str) -> str:
-    """A document-information string, unescaped and decoded (UTF-16 with a byte-order mark when not ASCII)."""
-    raw = re.search(rb"/" + key.encode() + rb" \(((?:\\.|[^\\)])*)\)", pdf, re.S)[1]
-    data = re.sub(rb"\\([0-7]{1,3}|.)", lambda m: bytes([int(m[1], 8)]) if m[1].isdigit() else m[1], raw)
-    return data.decode("utf-16") if data.startswith(b"\xfe\xff") else data.decode("latin-1")
-
-
-def pages(pdf: bytes) -> int:
-    return len(re.findall(rb"/Type /Page\b", pdf))
 
 
 def market_inputs(count: int) -> dict:

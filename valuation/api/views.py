@@ -51,7 +51,8 @@ from valuation.models import ComparableTransaction, RevaluationBatch, Valuation
 from valuation.pdf import valuation_pdf
 
 API_PERMISSIONS = [IsAuthenticated, HasApiKeyScope]
-READ_ERRORS = error_responses(401, 429)
+# A list answers 400 for a filter value it cannot use and 404 for a page past the end (`?page=`).
+LIST_ERRORS = error_responses(400, 401, 404, 429)
 DETAIL_ERRORS = error_responses(401, 404, 429)
 WRITE_ERRORS = error_responses(400, 401, 403, 404, 429)
 INPUT_ERRORS = OpenApiResponse(
@@ -198,7 +199,7 @@ def schedule_attachment(valuation: Valuation, books: services.Accounting) -> Res
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: s.ValuationSerializer(many=True), **READ_ERRORS}),
+    list=extend_schema(responses={200: s.ValuationSerializer(many=True), **LIST_ERRORS}),
     retrieve=extend_schema(responses={200: s.ValuationDetailSerializer, **DETAIL_ERRORS}),
 )
 class ValuationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -284,7 +285,7 @@ class ValuationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: s.ComparableSerializer(many=True), **READ_ERRORS}),
+    list=extend_schema(responses={200: s.ComparableSerializer(many=True), **LIST_ERRORS}),
     retrieve=extend_schema(responses={200: s.ComparableSerializer, **DETAIL_ERRORS}),
 )
 class ComparableViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

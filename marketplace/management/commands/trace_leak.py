@@ -1,5 +1,11 @@
-"""`python manage.py trace_leak FILE [--product ID]`: name the contract a leaked copy of a delivered file came from."""
+"""`python manage.py trace_leak FILE [--product ID]`: name the contract a leaked copy of a delivered file came from.
 
+Candidates are the contracts that had a file delivered: downloads, and what other apps deliver (the sandbox's
+released results, through `downloads.on_leak_candidates`). A text file with fewer distinct marked records than
+MIN_Z² cannot name anybody even if every record matches (z = sqrt(n)), so it is reported as too short to trace.
+"""
+
+import math
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -7,17 +13,20 @@ from django.utils import timezone
 
 from marketplace import fingerprint
 from marketplace.models import Contract, Download
-from marketplace.services.downloads import leak_candidates
+from marketplace.services.downloads import delivery_log, leak_candidates
 from registry.encoding import UndecodableError
 from registry.profiling import ProfilingError
 
 DOWNLOADS_SHOWN = 10
+# The fewest distinct records that can reach the threshold: n records all matching give z = sqrt(n).
+MIN_TRACE_RECORDS = math.ceil(fingerprint.MIN_Z**2)
 
 
 class Command(BaseCommand):
     help = (
-        "Compare a leaked file's per-record fingerprint with every contract that downloaded the product and name the "
-        f"contract it came from (confidence: binomial z-score; nobody is named below z = {fingerprint.MIN_Z:g})."
+        "Compare a leaked file's per-record fingerprint with every contract that had a file of the product delivered "
+        "(downloads, released sandbox results) and name the contract it came from (confidence: binomial z-score; "
+        f"nobody is named below z = {fingerprint.MIN_Z:g}, which needs at least {MIN_TRACE_RECORDS} distinct records)."
     )
 
     def add_arguments(self, parser) -> None:
@@ -37,8 +46,10 @@ class Command(BaseCommand):
             raise CommandError(f"{path} cannot be read: {exc}") from exc
         contracts = {contract.number: contract for contract in leak_candidates(product_id=product)}
         if not contracts:
-            raise CommandError("No contract has downloaded a file" + (f" of product {product}." if product else "."))
+            raise CommandError("No contract has had a file delivered" + (f" of product {product}." if product else "."))
         self._describe(marks, len(contracts))
+        if marks.file_format != "parquet" and len(marks.records) < MIN_TRACE_RECORDS:
+            raise CommandError(self._too_few(marks))
         results = fingerprint.score(marks, contracts)
         named = [match for match in results if match.named]
         if not named:
@@ -55,6 +66,13 @@ class Command(BaseCommand):
                 f"{marks.file_format.upper()} file: {len(marks.records)} distinct marked records; "
                 f"{candidates} candidate contract(s)."
             )
+
+    def _too_few(self, marks: fingerprint.Marks) -> str:
+        return (
+            f"Too few rows to trace: the file has {len(marks.records)} distinct marked record(s), and naming a "
+            f"contract needs at least {MIN_TRACE_RECORDS} (z = {fingerprint.MIN_Z:g} when every record matches). "
+            "Small results, such as a sandbox export of a few aggregated groups, cannot be traced by their fingerprint."
+        )
 
     def _no_match(self, marks: fingerprint.Marks, results: list[fingerprint.Match]) -> str:
         if marks.file_format != "parquet" and marks.uniform:
@@ -89,3 +107,6 @@ class Command(BaseCommand):
                 f"  downloaded: {when} by {download.user.email} from {download.ip_address or '-'}, "
                 f"v{download.version.number}, {download.size} bytes, sha256 {download.sha256}"
             )
+        for entry in delivery_log(contract)[:DOWNLOADS_SHOWN]:
+            when = timezone.localtime(entry.at).strftime("%Y-%m-%d %H:%M:%S %Z")
+            self.stdout.write(f"  downloaded: {when} by {entry.email} from {entry.ip or '-'}, {entry.what}")

@@ -1,0 +1,219 @@
+"""The OpenAPI schema (/api/v1/schema/) and its documentation pages (/api/v1/docs/ Swagger UI, /api/v1/redoc/ ReDoc).
+
+The schema check is CI's: generating it gives no warning and it validates as OpenAPI 3. Every operation documents
+the errors it can answer, every tag is described, and the documentation pages work under the site's CSP with the
+app's own static files only.
+"""
+
+import contextlib
+import io
+import re
+import shutil
+from html.parser import HTMLParser
+
+import pytest
+import yaml
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import Client
+from django.utils.csp import CSP
+from drf_spectacular.drainage import GENERATOR_STATS
+
+WRITE_METHODS = {"post", "put", "patch", "delete"}
+
+
+@pytest.fixture(scope="module")
+def schema(tmp_path_factory) -> dict:
+    """The schema as `manage.py spectacular --validate --fail-on-warn` writes it; any warning fails every test."""
+    path = tmp_path_factory.mktemp("openapi") / "schema.yaml"
+    GENERATOR_STATS.reset()  # counts warnings for the whole process: only this generation's count
+    warnings = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(warnings):  # drf-spectacular prints its warnings there
+            call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(path))
+    except CommandError as exc:
+        pytest.fail(f"{exc}:\n{warnings.getvalue()}")
+    return yaml.safe_load(path.read_text())
+
+
+def operations(schema: dict):
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method in {"get", "post", "put", "patch", "delete"}:
+                yield f"{method.upper()} {path}", method, path, operation
+
+
+def is_authenticated(schema: dict, operation: dict) -> bool:
+    return any(requirement for requirement in operation.get("security", schema.get("security", [])))
+
+
+def test_the_schema_generates_without_warnings_and_is_valid_openapi_3(schema):
+    assert schema["openapi"].startswith("3.")
+    assert schema["info"]["title"] == "Databourse API"
+    assert len(schema["paths"]) > 50
+
+
+def test_every_operation_documents_the_errors_it_can_answer(schema):
+    missing = {}
+    for name, method, path, operation in operations(schema):
+        responses = operation["responses"]
+        expected = {"429"}  # every key is throttled
+        if is_authenticated(schema, operation):
+            expected |= {"401", "403"} if method in WRITE_METHODS else {"401"}
+        if "{" in path:
+            expected.add("404")
+        if "requestBody" in operation:
+            expected.add("400")
+        if absent := sorted(expected - set(responses)):
+            missing[name] = absent
+    assert missing == {}
+
+
+def error_body(schema: dict, response: dict) -> dict:
+    """The JSON body schema of a response, its `$ref` resolved."""
+    body = response.get("content", {}).get("application/json", {}).get("schema", {})
+    if "$ref" in body:
+        body = schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]]
+    return body
+
+
+def test_every_error_answer_has_the_error_body_and_a_description(schema):
+    wrong = []
+    for name, _method, _path, operation in operations(schema):
+        for status, response in operation["responses"].items():
+            if not status.startswith(("4", "5")):
+                continue
+            properties = error_body(schema, response).get("properties", {})
+            if not response.get("description", "").strip() or not {"code", "detail"} <= set(properties):
+                wrong.append(f"{name} {status}")
+    assert wrong == []
+
+
+def test_every_operation_is_described_and_tagged_with_a_described_tag(schema):
+    described = {tag["name"] for tag in schema.get("tags", []) if tag.get("description")}
+    used = set()
+    for name, _method, _path, operation in operations(schema):
+        assert operation.get("description") or operation.get("summary"), name
+        used.update(operation["tags"])
+    assert used - described == set(), "describe these tags in SPECTACULAR_SETTINGS['TAGS']"
+    assert described - used == set(), "SPECTACULAR_SETTINGS['TAGS'] names tags no operation has"
+
+
+def test_the_introduction_covers_what_a_partner_needs_first(schema):
+    description = schema["info"]["description"]
+    for needed in ("Authorization: Api-Key", "insufficient_scope", "`code`", "?page=", "Retry-After",
+                   "Idempotency-Key", "HMAC-SHA256"):  # fmt: skip
+        assert needed in description
+    assert schema["components"]["securitySchemes"]["ApiKeyAuth"]["name"] == "Authorization"
+
+
+@pytest.mark.django_db
+def test_the_schema_is_served_to_anyone_as_yaml_or_json():
+    client = Client()
+    assert client.get("/api/v1/schema/").status_code == 200
+    response = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    assert response.json()["openapi"].startswith("3.")
+
+
+# --- the documentation pages ----------------------------------------------------------------------------------
+
+
+class Elements(HTMLParser):
+    """Collects each element's tag and attributes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.elements: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.elements.append((tag, dict(attrs)))
+
+
+def elements(html: str) -> list[tuple[str, dict]]:
+    parser = Elements()
+    parser.feed(html)
+    return parser.elements
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/v1/docs/", "/api/v1/redoc/"])
+def test_a_documentation_page_loads_under_the_csp_with_only_the_apps_own_assets(path):
+    response = Client().get(path)
+
+    assert response.status_code == 200
+    nonce = re.search(r"script-src [^;]*'nonce-([^']+)'", response.headers["Content-Security-Policy"]).group(1)
+    found = elements(response.content.decode())
+    scripts = [attrs for tag, attrs in found if tag == "script"]
+    assert scripts and all(attrs.get("nonce") == nonce for attrs in scripts)
+    assert all(attrs.get("nonce") == nonce for tag, attrs in found if tag == "style")
+    assets = [attrs.get("src") or attrs.get("href") for tag, attrs in found if tag in {"script", "link", "img"}]
+    assets = [url for url in assets if url]
+    assert assets
+    for url in assets:  # same-origin, under STATIC_URL, and there to be served
+        assert url.startswith(settings.STATIC_URL), url
+        assert finders.find(url.removeprefix(settings.STATIC_URL)), url
+    assert "http://" not in response.content.decode() and "https://" not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_swagger_page_points_at_the_schema_and_loads_nothing_off_site():
+    html = Client().get("/api/v1/docs/").content.decode()
+    assert 'url: "/api/v1/schema/"' in html
+    assert '"validatorUrl": null' in html  # no validator badge from validator.swagger.io
+
+
+def test_the_documentation_pages_csp_adds_only_what_they_need_to_the_sites():
+    docs, site = settings.API_DOCS_CSP, settings.SECURE_CSP
+    changed = {directive for directive in docs.keys() | site.keys() if docs.get(directive) != site.get(directive)}
+    assert changed == {"style-src", "worker-src"}
+    assert CSP.NONCE in docs["style-src"] and docs["worker-src"] == [CSP.SELF, "blob:"]
+    for values in docs.values():
+        assert CSP.UNSAFE_INLINE not in values and CSP.UNSAFE_EVAL not in values
+
+
+# --- in a browser (Debian's Chromium, when it is installed) -----------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# ReDoc 2.5 adds one empty <style> before it is given the nonce, and its footer shows Redocly's logo from their CDN:
+# the CSP blocks both (nothing is fetched), and the page works without them.
+REDOC_BLOCKED = {("style-src-elem", "inline"), ("img-src", "https://cdn.redoc.ly/redoc/logo-mini.svg")}
+RECORD_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (e) => {
+    (window.cspViolations = window.cspViolations || []).push([e.effectiveDirective, e.blockedURI]);
+});"""
+
+
+def browse(url: str, ready: str) -> dict:
+    """Open `url` in headless Chromium until `ready` shows; what the CSP blocked and where requests went."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        sent, errors = [], []
+        page.on("requestfinished", lambda request: sent.append(request.url))
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.add_init_script(RECORD_VIOLATIONS)
+        page.goto(url)
+        page.wait_for_selector(ready, timeout=30_000)
+        page.wait_for_load_state("networkidle")
+        seen = {"rendered": page.locator(ready).count(), "sent": sent, "errors": errors,
+                "blocked": {tuple(v) for v in page.evaluate("window.cspViolations || []")}}  # fmt: skip
+        browser.close()
+    return seen
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (apt-get install chromium)")
+@pytest.mark.parametrize(
+    ("path", "ready", "may_block"),
+    [("/api/v1/docs/", ".opblock", set()), ("/api/v1/redoc/", "[data-section-id]", REDOC_BLOCKED)],
+)
+def test_a_documentation_page_works_in_a_browser_under_the_csp(live_server, path, ready, may_block):
+    seen = browse(live_server.url + path, ready)
+
+    assert seen["rendered"] > 50  # the operations of the schema are on the page
+    assert seen["errors"] == []
+    assert seen["blocked"] <= may_block
+    assert all(url.startswith(live_server.url) for url in seen["sent"] if not url.startswith(("data:", "blob:")))
