@@ -2,10 +2,13 @@ import pytest
 
 from accounts.choices import Role
 from audit.models import AuditEvent
-from sandbox.services import queries
+from sandbox.services import exports, queries
 from tests.factories import OrganizationFactory, member
 from tests.factories.accounts import owner_of
 from tests.factories.sandbox import operator_org, published_dataset, sandbox_entitlement, write_residents
+
+# A grouped count of the demo residents: the query the API and page tests run and export.
+SQL = "SELECT district, count(*) AS residents FROM data GROUP BY district ORDER BY district"
 
 
 @pytest.fixture
@@ -63,3 +66,13 @@ def run(dataset, by, sql: str):
 def actions(obj) -> list[str]:
     """The audit actions recorded for `obj`, oldest first."""
     return list(AuditEvent.objects.for_object(obj).order_by("sequence").values_list("action", flat=True))
+
+
+@pytest.fixture
+def done_run(dataset, entitlement, analyst):
+    return run(dataset, analyst, SQL)
+
+
+@pytest.fixture
+def export(done_run, analyst):
+    return exports.export_request(run=done_run, by=analyst, purpose="Plan the district's clinics.")

@@ -17,12 +17,11 @@ from tests.api import assert_error, signed_in, with_key
 from tests.factories import ApiKeyFactory, OrganizationFactory
 from tests.factories.accounts import owner_of
 from tests.factories.sandbox import published_dataset, registered_version, sandbox_entitlement
-from tests.sandbox.conftest import run
+from tests.sandbox.conftest import SQL, run
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1/sandbox/"
-SQL = "SELECT district, count(*) AS residents FROM data GROUP BY district ORDER BY district"
 
 
 def key_client(organization, scope: str = ApiKeyScope.WRITE) -> APIClient:
@@ -42,16 +41,6 @@ def buyer_api(buyer, entitlement) -> APIClient:
 @pytest.fixture
 def outsider_api() -> APIClient:
     return key_client(OrganizationFactory())
-
-
-@pytest.fixture
-def done_run(dataset, entitlement, analyst):
-    return run(dataset, analyst, SQL)
-
-
-@pytest.fixture
-def export(done_run, analyst):
-    return exports.export_request(run=done_run, by=analyst, purpose="Plan the district's clinics.")
 
 
 def invalid(response) -> dict:

@@ -12,11 +12,9 @@ from sandbox.services import datasets, exports, queries, workspaces
 from tests.factories import MembershipFactory, OrganizationFactory
 from tests.factories.accounts import owner_of
 from tests.factories.sandbox import published_dataset, registered_version, sandbox_entitlement
-from tests.sandbox.conftest import run
+from tests.sandbox.conftest import SQL, run
 
 pytestmark = pytest.mark.django_db
-
-SQL = "SELECT district, count(*) AS residents FROM data GROUP BY district ORDER BY district"
 
 
 def url(name: str, *args) -> str:
@@ -41,16 +39,6 @@ def operator_client(client, operator_owner):
 @pytest.fixture
 def buyer_client(client, analyst, entitlement):
     return signed_in(client, analyst)
-
-
-@pytest.fixture
-def done_run(dataset, entitlement, analyst):
-    return run(dataset, analyst, SQL)
-
-
-@pytest.fixture
-def export(done_run, analyst):
-    return exports.export_request(run=done_run, by=analyst, purpose="Plan the district's clinics.")
 
 
 # --- who may see what ----------------------------------------------------------------------------------------------
