@@ -37,6 +37,7 @@ worker: install ## a Celery worker (only useful when CELERY_BROKER_URL is set; o
 
 test: install lint ## ruff + pytest against PostgreSQL/Redis/localstripe; extra pytest args: ARGS="-k foo"
 	@command -v xgettext >/dev/null || scripts/apt-install.sh gettext  # the catalogue test extracts strings
+	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || scripts/apt-install.sh chromium fonts-wqy-zenhei  # tests/browser
 	@mkdir -p test-output
 	@scripts/with-services.sh $(PY) -m pytest --junitxml=test-output/junit.xml $(ARGS)
 

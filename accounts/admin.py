@@ -127,6 +127,17 @@ class OrganizationAdmin(DecisionAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None):
+        # Regulators hold the change permission for the decisions, but every field is read-only: a "Save" button
+        # that saves nothing would only confuse, so the page is a review page with its decision buttons.
+        review = {
+            "title": _("Review the organisation"),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context={**review, **(extra_context or {})})
+
     @admin.display(description=_("capabilities"))
     def capabilities(self, obj: Organization) -> str:
         return ", ".join(obj.capability_labels())

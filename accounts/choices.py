@@ -24,6 +24,7 @@ class Role(models.TextChoices):
 class ApiKeyScope(models.TextChoices):
     READ = "read", _("Read only")
     WRITE = "write", _("Read and write")
+    MANAGE = "manage", _("Read, write and manage")
 
 
 # What each role may do inside its own organisation. "manage" covers members, invitations and API keys.
@@ -33,7 +34,15 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset({"view", "add", "change", "delete", "manage"}),
     Role.OWNER: frozenset({"view", "add", "change", "delete", "manage"}),
 }
+# What each API key scope lets a key do in its organisation: `manage` is an administrator's powers (members,
+# invitations, the profile, sandbox export decisions), granted only by someone who holds them (accounts.services).
 SCOPE_ACTIONS: dict[str, frozenset[str]] = {
     ApiKeyScope.READ: frozenset({"view"}),
     ApiKeyScope.WRITE: frozenset({"view", "add", "change", "delete"}),
+    ApiKeyScope.MANAGE: frozenset({"view", "add", "change", "delete", "manage"}),
 }
+
+
+def scope_for(action: str) -> str:
+    """The narrowest API key scope that allows `action`."""
+    return next(scope for scope in ApiKeyScope.values if action in SCOPE_ACTIONS[scope])

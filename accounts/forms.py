@@ -192,7 +192,15 @@ class ApiKeyForm(ServiceForm):
         label=_("Name"), max_length=100, help_text=_("What the key is for, e.g. the partner system that uses it.")
     )
     scope = forms.ChoiceField(
-        label=_("Scope"), choices=ApiKeyScope.choices, initial=ApiKeyScope.READ, widget=forms.RadioSelect
+        label=_("Scope"),
+        choices=ApiKeyScope.choices,
+        initial=ApiKeyScope.READ,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "Read keys only read; write keys also create and change; manage keys can also do what an owner or "
+            "administrator does (members, invitations, the profile, sandbox export decisions), but never issue keys. "
+            "Give a key the least it needs."
+        ),
     )
     expires_at = forms.DateField(
         label=_("Expiry date"),

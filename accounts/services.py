@@ -44,6 +44,7 @@ def require_role(*, user: Any, organization: Organization, action: str) -> None:
     api_key = getattr(user, "api_key", None)
     if api_key is not None:
         allowed = api_key.organization_id == organization.pk and action in SCOPE_ACTIONS[api_key.scope]
+        allowed = allowed and (action != "manage" or _issuer_manages(api_key))
     else:
         role = role_of(user=user, organization=organization)
         allowed = role is not None and action in ROLE_ACTIONS[role]
@@ -53,6 +54,12 @@ def require_role(*, user: Any, organization: Organization, action: str) -> None:
         raise OrganizationNotVerified(
             _("%(org)s is suspended: it can only read until a regulator reinstates it.") % {"org": organization.name}
         )
+
+
+def _issuer_manages(api_key: ApiKey) -> bool:
+    """A `manage` key manages only while the person who issued it still may: a demoted issuer's key is demoted too."""
+    role = role_of(user=api_key.created_by, organization=api_key.organization)
+    return role is not None and "manage" in ROLE_ACTIONS[role]
 
 
 def person_of(actor: Any) -> User:
@@ -404,7 +411,7 @@ def invitation_create(*, organization: Organization, email: str, role: str, by: 
         email=email,
         role=role,
         token_hash=_token_hash(token),
-        invited_by=by,
+        invited_by=person_of(by),  # a `manage` key's invitation is sent in the name of the key's issuer
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS),
     )
     grant_to_organization(invitation, organization)
@@ -499,7 +506,9 @@ def api_key_create(
     require_role(user=by, organization=organization, action="manage")
     require_verified(organization)
     if scope not in ApiKeyScope.values:
-        raise ValidationError({"scope": _("Choose read or write.")}, code="invalid")
+        raise ValidationError({"scope": _("Choose read, write or manage.")}, code="invalid")
+    if not SCOPE_ACTIONS[scope] <= _grantable_actions(by, organization):
+        raise ValidationError({"scope": _("Your role does not allow issuing a key with this scope.")}, code="invalid")
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expires_at": _("The expiry must be in the future.")}, code="invalid")
     if not name.strip():
@@ -531,9 +540,17 @@ def api_key_create(
     return key, raw_key
 
 
+def _grantable_actions(by: Any, organization: Organization) -> frozenset[str]:
+    """What the issuer may do in the organisation: a key is never issued with more than its issuer's own powers."""
+    if getattr(by, "is_superuser", False):
+        return SCOPE_ACTIONS[ApiKeyScope.MANAGE]
+    role = role_of(user=by, organization=organization)
+    return ROLE_ACTIONS[role] if role is not None else frozenset()
+
+
 @transaction.atomic
 def api_key_revoke(*, api_key: ApiKey, by: User) -> ApiKey:
-    """Revoke a key at once; it can never be used again (a person with the manage role does this, not a key)."""
+    """Revoke a key at once; it can never be used again (an owner or admin, or a key with the manage scope)."""
     key = ApiKey.objects.select_for_update().select_related("organization").get(pk=api_key.pk)
     require_role(user=by, organization=key.organization, action="manage")
     if key.revoked_at:

@@ -13,8 +13,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.db.models import Count, Exists, OuterRef, QuerySet, Window
+from django.db.models.query import ModelIterable
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -33,11 +35,14 @@ PAGE_SIZE = 25
 
 
 def user_memberships(request: HttpRequest) -> list[Membership]:
-    """The signed-in user's memberships with their organisations, loaded once per request."""
+    """The signed-in user's memberships with their organisations, loaded once per request; each knows whether
+    `restrict` lets the user view its organisation (`organization_viewable`), so views need not ask again."""
     if not request.user.is_authenticated:
         return []
     if not hasattr(request, "_memberships"):
-        request._memberships = list(Membership.objects.filter(user=request.user).select_related("organization"))
+        viewable = Organization.objects.restrict(request.user, "view").filter(pk=OuterRef("organization_id"))
+        memberships = Membership.objects.filter(user=request.user).select_related("organization")
+        request._memberships = list(memberships.annotate(organization_viewable=Exists(viewable)))
     return request._memberships
 
 
@@ -74,8 +79,8 @@ def organization_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
         if membership is None:
             messages.info(request, _("Register your organisation, or accept an invitation to join one."))
             return redirect("accounts:register")
-        restricted = Organization.objects.restrict(request.user, "view")
-        membership.organization = get_object_or_404(restricted, pk=membership.organization_id)
+        if not membership.organization_viewable:  # looked up through `restrict` with the memberships
+            raise Http404
         return view(request, membership, *args, **kwargs)
 
     return wrapper
@@ -133,7 +138,9 @@ def run_action(request: HttpRequest, service: Callable[..., Any], **kwargs: Any)
 def paginate(request: HttpRequest, queryset: Any, param: str = "page") -> Page:
     """One page of 25 rows, numbered by the query parameter `param`; `previous_query` and `next_query` hold the
     query strings of the neighbouring pages (other parameters kept), for includes/pagination.html."""
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get(param))
+    page = _counted_page(queryset, request.GET.get(param))
+    if page is None:
+        page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get(param))
     for attr, has, number in (
         ("previous_query", page.has_previous, "previous_page_number"),
         ("next_query", page.has_next, "next_page_number"),
@@ -143,6 +150,34 @@ def paginate(request: HttpRequest, queryset: Any, param: str = "page") -> Page:
             query[param] = getattr(page, number)()
             setattr(page, attr, query.urlencode())
     return page
+
+
+def _counted_page(queryset: Any, number: Any) -> Page | None:
+    """A page of a model queryset and the total row count in one query (COUNT(*) OVER ()), where Paginator would
+    count first and then fetch; None when that cannot be done (not such a queryset, DISTINCT, or a page number
+    Paginator reads as the last page), for Paginator to handle."""
+    if not _countable(queryset):
+        return None
+    try:
+        number = int(number)
+    except (TypeError, ValueError):
+        number = 1  # Paginator.get_page's reading of anything but a number
+    if number < 1:
+        return None  # Paginator.get_page shows the last page
+    paginator = Paginator(queryset, PAGE_SIZE)
+    start = (number - 1) * PAGE_SIZE
+    rows = list(queryset.annotate(_paginated_total=Window(Count("*")))[start : start + PAGE_SIZE])
+    if not rows and number > 1:
+        return None
+    paginator.count = rows[0]._paginated_total if rows else 0  # Paginator.count is a cached property
+    return Page(rows, number, paginator)
+
+
+def _countable(queryset: Any) -> bool:
+    if not isinstance(queryset, QuerySet) or queryset._iterable_class is not ModelIterable:
+        return False
+    query = queryset.query
+    return not (query.distinct or query.combinator or query.is_sliced)
 
 
 # --- two-factor setup (TOTP) ------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""What every API endpoint shares: the error shape and the pagination.
+"""What every API endpoint shares: the error shape, the pagination and the ordering.
 
 Every error body has a stable `code` and a human `detail` (DRF's shape, extended). `fields` is present only for
 validation errors (400, `code: "invalid"`): field name → list of messages, a nested field's under its path
@@ -9,12 +9,14 @@ refuses) through the `handler*` views below.
 
 from typing import Any
 
+import django_filters
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
-from drf_spectacular.utils import OpenApiResponse
+from django_filters.utils import translate_validation
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import exceptions, pagination, serializers, status
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
@@ -120,6 +122,47 @@ class PageNumberPagination(pagination.PageNumberPagination):
     max_page_size = 100
 
 
+class OrderingFilter(django_filters.OrderingFilter):
+    """`?ordering=` of a list: one or more of its fields (comma-separated), `-` for descending. Ties are broken by
+    id in the same direction, so pages neither repeat nor skip a row."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", _("Sort by these fields, comma-separated; a leading `-` sorts descending."))
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        qs = super().filter(qs, value)
+        if not value:
+            return qs
+        first = value[0]
+        return qs.order_by(*qs.query.order_by, "-pk" if first.startswith("-") else "pk")
+
+
+def ordering(*fields: str | tuple[str, str], filter_class: type = OrderingFilter) -> OrderingFilter:
+    """A list's `ordering` filter over model fields; `(field, name)` exposes a field under another name."""
+    return filter_class(fields=[(f, f) if isinstance(f, str) else f for f in fields])
+
+
+def filter_list(filterset_class: type[django_filters.FilterSet], request: Any, queryset: Any) -> Any:
+    """A list's query filters, for an action whose list is not the viewset's own model (400 `invalid` if bad)."""
+    filterset = filterset_class(request.query_params, queryset=queryset, request=request)
+    if not filterset.is_valid():
+        raise translate_validation(filterset.errors)
+    return filterset.qs
+
+
+def ordering_parameter(*choices: str, description: str | None = None) -> OpenApiParameter:
+    """`ordering` documented as an OrderingFilter documents itself, for lists that are not filtered querysets."""
+    return OpenApiParameter(
+        "ordering",
+        {"type": "array", "items": {"type": "string"}},
+        enum=[value for choice in choices for value in (choice, f"-{choice}")],
+        explode=False,
+        style="form",
+        description=description or str(_("Sort by a field; a leading `-` sorts descending.")),
+    )
+
+
 # --- Django's error views (config/urls.py handler400, handler404, handler500) ------------------------------------
 
 
@@ -146,3 +189,13 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if request.path_info.startswith(API_PREFIX):
         return _error(500, "server_error", _("A server error occurred; it has been logged."))
     return defaults.server_error(request)
+
+
+def __getattr__(name: str) -> Any:
+    """`core.api.AutoSchema` is accounts.api.schema's, imported on first use: drf-spectacular's AutoSchema imports
+    DRF's generic views, which import this module for DEFAULT_PAGINATION_CLASS."""
+    if name == "AutoSchema":
+        from accounts.api.schema import AutoSchema
+
+        return AutoSchema
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,6 +12,7 @@ key: 403 `insufficient_scope`). Another organisation's endpoint or delivery is a
 `endpoint_disabled`, `endpoint_active`, `delivery_in_progress`.
 """
 
+import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -22,7 +23,7 @@ from rest_framework.routers import SimpleRouter
 
 from accounts.api.serializers import OrganizationSummarySerializer, RejectUnknownFieldsMixin
 from accounts.api.views import API_PERMISSIONS, DETAIL_ERRORS, LIST_ERRORS, WRITE_ERRORS, acting_organization
-from core.api import error_responses
+from core.api import error_responses, ordering
 from integrations.choices import SUBSCRIBABLE, DeliveryStatus, EventType
 from integrations.models import WebhookDelivery, WebhookEndpoint
 from integrations.services import deliveries, endpoints
@@ -113,6 +114,25 @@ class WebhookDeliveryDetailSerializer(WebhookDeliverySerializer):
         read_only_fields = fields
 
 
+class EndpointFilter(django_filters.FilterSet):
+    ordering = ordering("created_at", "updated_at", "disabled_at", "url")
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["is_active"]
+
+
+class DeliveryFilter(django_filters.FilterSet):
+    # A plain id, not a model choice: a choice filter would check the id against every endpoint and so tell a
+    # caller which ids exist elsewhere.
+    endpoint = django_filters.NumberFilter(field_name="endpoint_id", help_text="Endpoint id.")
+    ordering = ordering("created_at", "delivered_at", "next_attempt_at", "attempts")
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["endpoint", "status", "event_type"]
+
+
 @extend_schema_view(
     list=extend_schema(responses={200: WebhookEndpointSerializer(many=True), **LIST_ERRORS}),
     retrieve=extend_schema(responses={200: WebhookEndpointSerializer, **DETAIL_ERRORS}),
@@ -123,7 +143,7 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
     permission_classes = API_PERMISSIONS
     serializer_class = WebhookEndpointSerializer
     queryset = WebhookEndpoint.objects.none()  # for the schema; every request goes through get_queryset
-    filterset_fields = ["is_active"]
+    filterset_class = EndpointFilter
     lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> QuerySet:
@@ -218,7 +238,7 @@ class WebhookDeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
     permission_classes = API_PERMISSIONS
     serializer_class = WebhookDeliverySerializer
     queryset = WebhookDelivery.objects.none()
-    filterset_fields = ["endpoint", "status", "event_type"]
+    filterset_class = DeliveryFilter
     lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> QuerySet:

@@ -1,14 +1,15 @@
 """The catalogue's one FilterSet: the HTML catalogue (/market/) and the API (`GET /api/v1/listings/`) both use it.
 
 Without `own`, only published listings are listed; `own=true` lists the caller's organisations' listings in any state.
-`q` is the full-text search of marketplace.search (PostgreSQL search vectors, a plain LIKE fallback on SQLite); the
-ordering is applied last, so `relevance` can use the rank the search annotates. Every filter and sort reads columns of
-the listing itself (denormalised by marketplace.search.refresh_catalogue_fields), each followed by an index on
-PostgreSQL (migration 0005). Ids (`merchant`) are plain numbers: a model choice filter would tell callers which
-organisations exist.
+`search` (the web catalogue's CatalogueFilter calls it `q`) is the full-text search of marketplace.search (PostgreSQL
+search vectors, a plain LIKE fallback on SQLite); the ordering is applied last, so `relevance` can use the rank the
+search annotates. Every filter and sort reads columns of the listing itself (denormalised by
+marketplace.search.refresh_catalogue_fields), each followed by an index on PostgreSQL (migration 0005). Ids
+(`merchant`) are plain numbers: a model choice filter would tell callers which organisations exist.
 
 `ListingFilter.results()` is what a page is cut from, in a fixed number of queries whatever the catalogue's size and
-the page's length: one query reads a page with its capped count (CatalogueResults). A browse (no `q`) holds at most
+the page's length: one query reads a page with its capped count (CatalogueResults; the API's, as rows, with SQL
+written here: CatalogueRows). A browse (no search) holds at most
 MAX_RESULTS listings; a search its SEARCH_WINDOW newest matches, ranked. So a common word or an unfiltered catalogue
 costs no more than a rare word.
 """
@@ -19,6 +20,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.db import connection
 from django.db.models import (
     BooleanField,
     ExpressionWrapper,
@@ -31,6 +33,7 @@ from django.db.models import (
 )
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
+from django_filters.constants import EMPTY_VALUES
 
 from marketplace import search
 from marketplace.choices import ListingStatus, PlanKind
@@ -61,7 +64,7 @@ MAX_RESULTS = 1000
 # that many matched, so a word in 5% of the catalogue reads twenty entries per match: the window is kept small enough
 # for that to stay cheap, and the answer says `capped` when more matched.
 SEARCH_WINDOW = 200
-APPLIED_AROUND = frozenset({"q", "own", "ordering"})  # by filter_queryset itself, around the other filters
+APPLIED_AROUND = frozenset({"search", "q", "own", "ordering"})  # by filter_queryset itself, around the other filters
 
 
 def expected_page(number: Any, per_page: int) -> slice:
@@ -99,7 +102,7 @@ class CatalogueResults:
             if self._rows or self._expected.start == 0:
                 self._matched = self._matched_of(self._rows[0]) if self._rows else 0
         if self._matched is None:
-            self._matched = self._capped().count()
+            self._matched = self._count()
         return self._matched
 
     @property
@@ -120,6 +123,9 @@ class CatalogueResults:
 
     def _capped(self) -> QuerySet:
         return self.matching.order_by().values("pk")[: self.limit + 1]
+
+    def _count(self) -> int:
+        return self._capped().count()
 
     def _read(self, key: slice, *, counted: bool = False) -> list:
         queryset = self.queryset
@@ -180,6 +186,74 @@ def catalogue_entries() -> QuerySet:
     return _entries().all()
 
 
+# --- the API's page, in SQL -----------------------------------------------------------------------------------------
+# The API reads its pages (rows) with SQL written here, not built by Django: building and compiling a page's queryset
+# (joins, annotations, the capped count, a search's window and rank) took Django about as long as PostgreSQL takes to
+# answer it (a search: twice as long), on the exchange's busiest read. It is the query the ORM builds for
+# ListingFilter.qs and CatalogueResults, which stay for the web catalogue (listings), for `own` (permission
+# subqueries) and off PostgreSQL; tests compare the two, filter by filter and sort by sort. `published` is written
+# in (not a parameter) so that a prepared statement's generic plan can still use the partial indexes (migration 0005);
+# a search's words are written in for the reason WrittenSearchQuery gives; page bounds are numbers.
+
+ENTRY_SQL = (
+    "SELECT " + ", ".join(f"l.{Listing._meta.get_field(name).column}" for name in ("id", *CATALOGUE_FIELDS))
+    + ", p.title, p.sector, p.classification, p.sensitivity_level, "
+    + f"p.sensitivity_level >= {int(SensitivityLevel.HIGHLY_SENSITIVE)}, o.name{{matched}} "
+    + "FROM marketplace_listing l JOIN registry_dataproduct p ON p.id = l.product_id "
+    + "JOIN accounts_organization o ON o.id = l.organization_id "
+)  # fmt: skip
+CAPPED_SQL = "(SELECT COUNT(*) FROM (SELECT 1 FROM marketplace_listing l WHERE {where} LIMIT {limit}) AS capped)"
+NEWEST_SQL = "l.published_at DESC, l.id DESC"
+ORDER_SQL = {  # ORDER_BY's
+    "newest": NEWEST_SQL,
+    "price": f"l.min_price ASC, {NEWEST_SQL}",
+    "-price": f"l.min_price DESC NULLS LAST, {NEWEST_SQL}",
+    "quality": f"l.quality_score DESC NULLS LAST, {NEWEST_SQL}",
+}
+LOOKUP_SQL = {"exact": "=", "gte": ">=", "lte": "<=", "contains": "LIKE"}  # the lookups of ListingFilter's filters
+PUBLISHED_SQL = f"l.status = '{ListingStatus.PUBLISHED}'"
+
+
+class CatalogueRows(CatalogueResults):
+    """CatalogueResults as rows (dicts of ENTRY_VALUES), read with the SQL above: the published listings that `where`
+    lets through (with `params`; a search's: its SEARCH_WINDOW newest matches), sorted by `order` (`order_params`)."""
+
+    def __init__(self, *, where: str, params: list, window: bool, order: str, order_params: list, limit: int) -> None:
+        super().__init__(Listing.objects.none(), matching=Listing.objects.none(), limit=limit)
+        self.where, self.params, self.window = where, params, window
+        self.order, self.order_params = order, order_params
+
+    def _read(self, key: slice, *, counted: bool = False) -> list:
+        sql, params = self._search_sql() if self.window else self._browse_sql(counted=counted)
+        sql += f" LIMIT {int(key.stop) - int(key.start)} OFFSET {int(key.start)}"
+        names = (*ENTRY_VALUES, "matched") if counted or self.window else ENTRY_VALUES
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, *self.order_params])
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def _browse_sql(self, *, counted: bool) -> tuple[str, list]:
+        matched = ", " + CAPPED_SQL.format(where=self.where, limit=self.limit + 1) if counted else ""
+        sql = ENTRY_SQL.format(matched=matched) + f"WHERE {self.where} ORDER BY {self.order}"
+        return sql, [*(self.params if counted else ()), *self.params]
+
+    def _search_sql(self) -> tuple[str, list]:
+        # The newest SEARCH_WINDOW + 1 matches, found once: the window is the first SEARCH_WINDOW of them, the capped
+        # count is theirs (the ORM's counts the matches again, up to as many, off the GIN index). `where` is columns,
+        # operators and placeholders (ListingFilter.rows), and a tsquery of tokens.
+        found = (
+            "WITH found AS MATERIALIZED (SELECT l.id, l.published_at FROM marketplace_listing l "  # noqa: S608
+            f"WHERE {self.where} ORDER BY {NEWEST_SQL} LIMIT {self.limit + 1}) "
+        )
+        window = f"SELECT id FROM found ORDER BY published_at DESC, id DESC LIMIT {int(self.limit)}"  # noqa: S608
+        entries = ENTRY_SQL.format(matched=", (SELECT COUNT(*) FROM found)")
+        return f"{found}{entries}WHERE l.id IN ({window}) ORDER BY {self.order}", self.params
+
+    def _count(self) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + CAPPED_SQL.format(where=self.where, limit=self.limit + 1), self.params)
+            return cursor.fetchone()[0]
+
+
 def active_plan_kinds(listing: Listing) -> list[str]:
     """The kinds of the listing's prefetched active plans (`catalogue_listings(entry_only=False)`), each once, in the
     order PlanKind lists them."""
@@ -211,12 +285,17 @@ def _form_class(filterset_class: type) -> type[forms.Form]:
     return form_class
 
 
-class ListingFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(
+def search_filter() -> django_filters.CharFilter:
+    """The full-text search: `search` on the API, `q` on the web catalogue (CatalogueFilter)."""
+    return django_filters.CharFilter(
         label=_("Search"),
         max_length=200,
         help_text=_("Words in titles, descriptions, tags and column names; Chinese works too."),
     )
+
+
+class ListingFilter(django_filters.FilterSet):
+    search = search_filter()
     sector = django_filters.ChoiceFilter(
         label=_("Sector"), field_name="sector", choices=Sector.choices, empty_label=_("All sectors")
     )
@@ -255,9 +334,11 @@ class ListingFilter(django_filters.FilterSet):
         choices=list(ORDERINGS.items()),
         empty_label=None,
         help_text=_(
-            "`relevance` (the default: best match for `q`, else newest), `newest`, `price`, `-price`, `quality`."
+            "`relevance` (the default: best match for `search`, else newest), `newest`, `price`, `-price`, `quality`."
         ),
     )
+
+    search_param = "search"  # the name of the search filter (CatalogueFilter's is `q`)
 
     class Meta:
         model = Listing
@@ -282,21 +363,65 @@ class ListingFilter(django_filters.FilterSet):
 
     def results(self, *, rows: bool = False) -> CatalogueResults:
         """The answer as Paginator pages through it (a search: its ranked window of newest matches); `rows`: entries
-        as dicts of ENTRY_VALUES rather than listings (no model instances to build)."""
+        as dicts of ENTRY_VALUES rather than listings (no model instances to build), read with SQL on PostgreSQL
+        (CatalogueRows) but for `own`."""
+        self.errors  # noqa: B018 - validates the form (as FilterSet.qs does): its cleaned data are what is read
+        if rows and connection.vendor == "postgresql" and not self.form.cleaned_data.get("own"):
+            return self.rows()
         queryset = self.qs.values(*ENTRY_VALUES) if rows else self.qs
         limit = SEARCH_WINDOW if self.searching else MAX_RESULTS
         return CatalogueResults(queryset, matching=self.matching, limit=limit)
 
+    def rows(self) -> CatalogueRows:
+        """What `results(rows=True)` reads off the ORM's queryset, as CatalogueRows: the same filters, search window
+        and order, in SQL."""
+        data = self.form.cleaned_data
+        query = data.get(self.search_param) or ""
+        words = search.query_words(query)
+        conditions, params = [PUBLISHED_SQL], []
+        for name, value in data.items():
+            if name not in APPLIED_AROUND and value not in EMPTY_VALUES:
+                condition, param = self._condition_sql(self.filters[name], value)
+                conditions.append(condition)
+                params.append(param)
+        if words:
+            conditions.append(f"l.search_vector @@ {search.tsquery_sql(words)}")
+        order, order_params = self._order_sql(data.get("ordering") or "relevance", query if words else "")
+        return CatalogueRows(
+            where=" AND ".join(conditions), params=params, window=bool(words), order=order,
+            order_params=order_params, limit=SEARCH_WINDOW if words else MAX_RESULTS,
+        )  # fmt: skip
+
+    @staticmethod
+    def _condition_sql(filter_: django_filters.Filter, value: Any) -> tuple[str, Any]:
+        """A filter's lookup (Filter.filter's `field__lookup=value`) as SQL over the listing `l`, with its parameter."""
+        field = Listing._meta.get_field(filter_.field_name)
+        if filter_.lookup_expr == "contains":
+            value = f"%{connection.ops.prep_for_like_query(value)}%"
+        else:
+            value = field.get_db_prep_value(value, connection)
+        return f"l.{field.column} {LOOKUP_SQL[filter_.lookup_expr]} %s", value
+
+    @staticmethod
+    def _order_sql(ordering: str, query: str) -> tuple[str, list]:
+        """`order`'s sort as SQL: relevance is a search's rank (`query`), else the newest first."""
+        if ordering != "relevance":
+            return ORDER_SQL[ordering], []
+        if not query:
+            return NEWEST_SQL, []
+        relevance, params = search.relevance_sql(query, table="l")
+        return f"{relevance} DESC, {NEWEST_SQL}", params
+
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         data = self.form.cleaned_data
-        query = data.get("q") or ""
+        query = data.get(self.search_param) or ""
         # The count reads bare rows (no join, no annotation): `matching`. The page is `queryset` (with what an entry
         # shows) narrowed the same way, or, for a search, its newest SEARCH_WINDOW matches.
         self.matching = self.narrow(Listing.objects.all(), data)
         self.searching = bool(search.query_words(query))
         if self.searching:
             self.matching = search.matching(self.matching, query)
-            queryset = self.search(queryset, self.matching, query)
+            queryset = self.search_window(queryset, self.matching, query)
         else:
             queryset = self.narrow(queryset, data)
         return self.order(queryset, data.get("ordering") or "relevance")
@@ -315,7 +440,7 @@ class ListingFilter(django_filters.FilterSet):
         return queryset
 
     @staticmethod
-    def search(queryset: QuerySet, matching: QuerySet, query: str) -> QuerySet:
+    def search_window(queryset: QuerySet, matching: QuerySet, query: str) -> QuerySet:
         """The listings of `queryset` among the newest SEARCH_WINDOW of `matching` (the listings that match every word
         of `query`), with their relevance on PostgreSQL."""
         newest = matching.order_by(*NEWEST).values("pk")[:SEARCH_WINDOW]
@@ -340,8 +465,17 @@ class ListingFilter(django_filters.FilterSet):
     @property
     def filters_active(self) -> bool:
         """Whether a filter other than the search narrows the catalogue (the filter panel then starts open)."""
-        return bool(self._narrowing() - {"q"})
+        return bool(self._narrowing() - {self.search_param})
 
     def _narrowing(self) -> set[str]:
         data = self.form.cleaned_data if self.is_bound and self.form.is_valid() else {}
         return {key for key, value in data.items() if key != "ordering" and value not in (None, "")}
+
+
+class CatalogueFilter(ListingFilter):
+    """ListingFilter as the web catalogue's form names it: its search is `q` (short links, `?q=港口`), where the API
+    says `search`, like the products API."""
+
+    search = None
+    q = search_filter()
+    search_param = "q"

@@ -118,6 +118,26 @@ def relevance(query: str) -> Expression | None:
     return _rank(_search_query(words)) + title_boost(query)
 
 
+def tsquery_sql(words: list[str]) -> str:
+    """The tsquery `_search_query` makes of `words`, as SQL, written in as WrittenSearchQuery writes it (for the
+    catalogue's hand-written page query, marketplace.filters.CatalogueRows)."""
+    return "to_tsquery('simple'::regconfig, '" + " & ".join(words).replace("'", "''") + "')"
+
+
+def relevance_sql(query: str, *, table: str) -> tuple[str, list]:
+    """`relevance(query)` as SQL over the listing aliased `table`, with its parameters: ts_rank plus the title boost
+    (the share of the query's runs in the title, as a float8 division like the ORM's float sums)."""
+    runs = _runs(query)
+    hits = " + ".join(f"CASE WHEN UPPER({table}.title) LIKE UPPER(%s) THEN 1 ELSE 0 END" for _run in runs)
+    params = [f"%{connection.ops.prep_for_like_query(run)}%" for run in runs]
+    rank = f"ts_rank({table}.search_vector, {tsquery_sql(query_words(query))})"
+    return f"{rank} + ({hits})::float8 / {len(runs)}", params
+
+
+def _runs(query: str) -> list[str]:
+    return list(dict.fromkeys(match.group(0).lower() for match in TOKEN.finditer(query or "")))[:MAX_QUERY_TOKENS]
+
+
 def filter_plain(queryset: QuerySet, words: list[str]) -> QuerySet:
     """The fallback without a search index (SQLite): `search_text` contains every word."""
     for word in words:
@@ -129,7 +149,7 @@ def title_boost(query: str) -> Expression:
     """How much of the query the title holds (0 to 1): the share of the query's runs (a CJK run, a word) found in the
     title. Added to the rank it puts title matches first, which the deduplicated search text cannot (every token is
     stored once, so ts_rank scores most matches alike)."""
-    runs = list(dict.fromkeys(match.group(0).lower() for match in TOKEN.finditer(query or "")))[:MAX_QUERY_TOKENS]
+    runs = _runs(query)
     if not runs:
         return Value(0.0, output_field=FloatField())
     hits = [Case(When(title__icontains=run, then=Value(1.0)), default=Value(0.0), output_field=FloatField())

@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -186,10 +186,11 @@ def _product_page(
     status: int = 200,
 ) -> HttpResponse:
     versions = ProductVersion.objects.restrict(request.user, "view").filter(product=product).order_by("-number")
-    latest = versions.first()
+    # The latest version, and whether any version is under review, in one query.
+    latest = versions.annotate(any_under_review=Exists(versions.filter(status=VersionStatus.SUBMITTED))).first()
     documents = SupportingDocument.objects.restrict(request.user, "view").filter(product=product)
     can_change = _can_change(request, product)
-    under_review = versions.filter(status=VersionStatus.SUBMITTED).exists()
+    under_review = latest is not None and latest.any_under_review
     context = {
         "product": product,
         "organization": product.organization,
@@ -361,8 +362,14 @@ def _upload_page(request: HttpRequest, product: DataProduct, form: VersionUpload
 
 def _uploaded(request: HttpRequest, product: DataProduct, version: ProductVersion) -> HttpResponse:
     """Go to the new version; when profiling already ran (eager Celery) and refused the file, to the product."""
-    if ProductVersion.objects.filter(pk=version.pk).exists():
-        messages.success(request, _("Version %(n)s is uploaded and is being profiled.") % {"n": version.number})
+    profile_status = ProductVersion.objects.filter(pk=version.pk).values_list("profile_status", flat=True).first()
+    if profile_status is not None:
+        # With eager Celery (tests, the one-command run) profiling has already finished here.
+        if profile_status == ProfileStatus.DONE:
+            text = _("Version %(n)s is uploaded and profiled.")
+        else:
+            text = _("Version %(n)s is uploaded and is being profiled.")
+        messages.success(request, text % {"n": version.number})
         url = reverse("registry:version_detail", args=[version.pk])
     else:
         messages.error(request, _("The file could not be used; see the error below."))

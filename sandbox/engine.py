@@ -233,32 +233,49 @@ def _render(connection: duckdb.DuckDBPyConnection, statement: Node, *, verify: b
 def _notes(outcome: disclosure.Outcome, policy: Policy) -> list[dict]:
     notes = []
     if outcome.small_groups:
-        message = ngettext(
-            "%(count)d group had fewer than %(minimum)d rows and was left out.",
-            "%(count)d groups had fewer than %(minimum)d rows and were left out.",
-            outcome.small_groups,
-        ) % {"count": outcome.small_groups, "minimum": policy.min_group_size}
-        notes.append({"code": "small_groups", "message": message, "count": outcome.small_groups})
+        notes.append(_note("small_groups", outcome.small_groups, minimum=policy.min_group_size))
     if outcome.differencing_groups:
-        message = ngettext(
-            "%(count)d group was left out: the WHERE (or one of its conditions) removed fewer than %(minimum)d rows "
-            "from it, which comparing with the same query without it would reveal.",
-            "%(count)d groups were left out: the WHERE (or one of its conditions) removed fewer than %(minimum)d rows "
-            "from them, which comparing with the same query without it would reveal.",
-            outcome.differencing_groups,
-        ) % {"count": outcome.differencing_groups, "minimum": policy.min_group_size}
-        notes.append({"code": "differencing", "message": message, "count": outcome.differencing_groups})
+        notes.append(_note("differencing", outcome.differencing_groups, minimum=policy.min_group_size))
     if outcome.rounded_columns:
-        message = _("Counts are rounded to the nearest multiple of %(multiple)d.") % {"multiple": policy.count_rounding}
-        notes.append({"code": "rounded", "message": message, "count": outcome.rounded_columns})
+        notes.append(_note("rounded", outcome.rounded_columns, multiple=policy.count_rounding))
     if outcome.truncated:
         notes.append(_row_cap_note(policy.row_cap))
     return notes
 
 
 def _row_cap_note(row_cap: int) -> dict:
-    message = _("Only the first %(cap)d rows are shown.") % {"cap": row_cap}
-    return {"code": "row_cap", "message": message, "count": row_cap}
+    return _note("row_cap", row_cap, cap=row_cap)
+
+
+def _note(code: str, count: int, **params: int) -> dict:
+    """A disclosure note; its sentence is kept for readers of the stored run, and built again in the reader's language
+    by `note_message` (the run may have been made by a worker in another language)."""
+    return {"code": code, "count": count, "params": params, "message": note_message(code, count, params)}
+
+
+def note_message(code: str, count: int, params: dict) -> str:
+    """The sentence of a disclosure note in the active language ("" for an unknown code)."""
+    if code == "small_groups":
+        text = ngettext(
+            "%(count)d group had fewer than %(minimum)d rows and was left out.",
+            "%(count)d groups had fewer than %(minimum)d rows and were left out.",
+            count,
+        )
+    elif code == "differencing":
+        text = ngettext(
+            "%(count)d group was left out: the WHERE (or one of its conditions) removed fewer than %(minimum)d rows "
+            "from it, which comparing with the same query without it would reveal.",
+            "%(count)d groups were left out: the WHERE (or one of its conditions) removed fewer than %(minimum)d rows "
+            "from them, which comparing with the same query without it would reveal.",
+            count,
+        )
+    elif code == "rounded":
+        text = _("Counts are rounded to the nearest multiple of %(multiple)d.")
+    elif code == "row_cap":
+        text = _("Only the first %(cap)d rows are shown.")
+    else:
+        return ""
+    return text % {"count": count, **params}
 
 
 def json_safe(value: Any) -> Any:

@@ -26,7 +26,8 @@ class UserSummarySerializer(serializers.ModelSerializer):
 
 
 class RejectUnknownFieldsMixin:
-    """DRF ignores fields it does not know; a partner that sends one expects it to change, so say no."""
+    # DRF ignores fields it does not know; a partner that sends one expects it to change, so say no. (A comment, not a
+    # docstring: drf-spectacular would take a docstring as the description of every input serializer without one.)
 
     def validate(self, attrs: dict) -> dict:
         unknown = sorted(set(getattr(self, "initial_data", {}) or {}) - set(self.fields))
@@ -101,9 +102,14 @@ class OrganizationSerializer(serializers.ModelSerializer):
             "contact_name",
             "contact_email",
             "contact_phone",
+            "licence_uploaded_at",
             "created_at",
         ]
         read_only_fields = fields
+
+
+class LicenceUploadSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    business_licence = serializers.FileField(use_url=False, help_text="The business licence: PDF, PNG or JPEG.")
 
 
 class OrganizationUpdateSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
@@ -219,5 +225,10 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
 class ApiKeyCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     organization = serializers.IntegerField(min_value=1, help_text="An organisation you own or administer.")
     name = serializers.CharField(max_length=100)
-    scope = serializers.ChoiceField(choices=ApiKeyScope.choices, default=ApiKeyScope.READ)
+    scope = serializers.ChoiceField(
+        choices=ApiKeyScope.choices,
+        default=ApiKeyScope.READ,
+        help_text="`read`, `write`, or `manage` (what an owner or admin does: members, invitations, the profile, "
+        "sandbox export decisions); never more than your own role allows.",
+    )
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)

@@ -4,15 +4,21 @@
   Write actions look the object up the same way and let the service check the caller's role, so a member without
   the role gets 403 `permission_denied` while an outsider still gets 404.
 - Writes: an input serializer validates the body (400 `invalid` + `fields`), a service does the work.
-- API keys: `HasApiKeyScope` lets a `read` key only read (403 `insufficient_scope`). A key acts for its
-  organisation but holds no role in it, so the services refuse it profile, member and invitation management
-  (403 `permission_denied`). Creating and revoking keys is for signed-in owners and admins only (`IsSessionUser`).
+- API keys: `HasApiKeyScope` lets a `read` key only read and a `write` key also write (403 `insufficient_scope`
+  beyond). What an owner or admin does (the profile and its licence, roles, removing members, invitations, revoking
+  keys: each viewset's `manage_actions`) needs the `manage` scope, and the services check again that the key's
+  issuer still manages the organisation (403 `permission_denied` otherwise). A key holds no role, so it never grants
+  or removes the owner role. Keys are issued by signed-in owners and admins only (`IsSessionUser`): a key never
+  issues a key, so revoking a leaked key ends its access for good.
 - Authentication failures are 401 with `WWW-Authenticate: Api-Key`: `not_authenticated`, `api_key_invalid`,
   `api_key_revoked`, `api_key_expired`, and `organization_not_verified` for a key whose organisation is not
   (or no longer) verified: the key itself cannot be used, so it is an authentication failure, like revocation.
 """
 
+from django.http import FileResponse, Http404
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
@@ -23,7 +29,7 @@ from rest_framework.views import APIView
 
 from accounts import services
 from accounts.api import serializers as s
-from accounts.api.filters import ApiKeyFilter, InvitationFilter, MembershipFilter
+from accounts.api.filters import ApiKeyFilter, InvitationFilter, MembershipFilter, OrganizationFilter
 from accounts.api.permissions import HasApiKeyScope, IsSessionUser
 from accounts.models import ApiKey, Invitation, Membership, Organization
 from core.api import error_responses
@@ -92,9 +98,11 @@ class OrganizationViewSet(viewsets.ReadOnlyModelViewSet):
 
     permission_classes = API_PERMISSIONS
     serializer_class = s.OrganizationSerializer
+    filterset_class = OrganizationFilter
+    manage_actions = frozenset({"partial_update", "upload_licence"})
 
     def get_queryset(self):
-        return Organization.objects.restrict(self.request.user, "view")
+        return Organization.objects.restrict(self.request.user, "view").order_by("name", "pk")
 
     @extend_schema(
         request=s.OrganizationUpdateSerializer,
@@ -108,6 +116,40 @@ class OrganizationViewSet(viewsets.ReadOnlyModelViewSet):
         organization = services.organization_update(organization=organization, by=request.user, **body.validated_data)
         return Response(s.OrganizationSerializer(organization).data)
 
+    @extend_schema(
+        operation_id="organizations_licence",
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **DETAIL_ERRORS},
+    )
+    @action(detail=True, methods=["get"])
+    def licence(self, request: Request, pk: str | None = None) -> FileResponse:
+        """The business licence the organisation uploaded for verification (404 when there is none)."""
+        organization = self.get_object()
+        if not organization.business_licence:
+            raise Http404
+        name = organization.business_licence.name.rsplit("/", 1)[-1]
+        response = FileResponse(
+            organization.business_licence.open("rb"), as_attachment=True, filename=name,
+            content_type="application/octet-stream",
+        )  # fmt: skip
+        patch_cache_control(response, private=True, no_store=True)
+        return response
+
+    @extend_schema(
+        operation_id="organizations_upload_licence",
+        request={"multipart/form-data": s.LicenceUploadSerializer},
+        responses={200: s.OrganizationSerializer, **error_responses(400, 401, 403, 404, 429)},
+    )
+    @licence.mapping.post
+    def upload_licence(self, request: Request, pk: str | None = None) -> Response:
+        """Upload the business licence (PDF, PNG or JPEG) while verification is pending or was rejected
+        (400 `licence_locked` after); a rejected organisation goes back to pending."""
+        organization = self.get_object()
+        body = s.LicenceUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        licence = body.validated_data["business_licence"]
+        organization = services.organization_upload_licence(organization=organization, by=request.user, licence=licence)
+        return Response(s.OrganizationSerializer(organization).data)
+
 
 @extend_schema_view(
     list=extend_schema(responses={200: s.MembershipSerializer(many=True), **LIST_ERRORS}),
@@ -119,9 +161,11 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     permission_classes = API_PERMISSIONS
     serializer_class = s.MembershipSerializer
     filterset_class = MembershipFilter
+    manage_actions = frozenset({"role", "destroy"})
 
     def get_queryset(self):
-        return Membership.objects.restrict(self.request.user, "view").select_related("organization", "user")
+        members = Membership.objects.restrict(self.request.user, "view").select_related("organization", "user")
+        return members.order_by("organization__name", "user__email", "pk")
 
     @extend_schema(
         operation_id="memberships_change_role",
@@ -156,9 +200,11 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     permission_classes = API_PERMISSIONS
     serializer_class = s.InvitationSerializer
     filterset_class = InvitationFilter
+    manage_actions = frozenset({"create", "revoke"})
 
     def get_queryset(self):
-        return Invitation.objects.restrict(self.request.user, "view").select_related("organization", "invited_by")
+        invitations = Invitation.objects.restrict(self.request.user, "view")
+        return invitations.select_related("organization", "invited_by").order_by("-created_at", "-pk")
 
     @extend_schema(request=s.InvitationCreateSerializer, responses={201: s.InvitationSerializer, **WRITE_ERRORS})
     def create(self, request: Request) -> Response:
@@ -189,24 +235,28 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     retrieve=extend_schema(responses={200: s.ApiKeySerializer, **DETAIL_ERRORS}),
 )
 class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """API keys of the caller's organisations. Creating and revoking needs a signed-in owner or admin."""
+    """API keys of the caller's organisations. Issuing one needs a signed-in owner or admin; revoking, an owner or
+    admin or a key with the `manage` scope."""
 
     permission_classes = API_PERMISSIONS
     serializer_class = s.ApiKeySerializer
     filterset_class = ApiKeyFilter
+    manage_actions = frozenset({"revoke"})
 
     def get_queryset(self):
-        return ApiKey.objects.restrict(self.request.user, "view").select_related("organization", "created_by")
+        keys = ApiKey.objects.restrict(self.request.user, "view").select_related("organization", "created_by")
+        return keys.order_by("-created_at", "-pk")
 
     def get_permissions(self):
         permissions = super().get_permissions()
-        if self.action in {"create", "revoke"}:
+        if self.action == "create":
             permissions.append(IsSessionUser())
         return permissions
 
     @extend_schema(request=s.ApiKeyCreateSerializer, responses={201: s.ApiKeyCreatedSerializer, **WRITE_ERRORS})
     def create(self, request: Request) -> Response:
-        """Issue a key for a verified organisation; the response carries the raw `key`, this once only."""
+        """Issue a key for a verified organisation (signed in only); the response carries the raw `key`, this once
+        only. Its scope may not exceed the issuer's role: `manage` needs an owner or admin."""
         body = s.ApiKeyCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)

@@ -224,9 +224,9 @@ REST_FRAMEWORK = {
     # JSON only: errors are the same `{code, detail}` body whatever the client asks for (no browsable HTML API).
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "core.api.PageNumberPagination",
-    "PAGE_SIZE": 50,
+    "PAGE_SIZE": 20,  # every list, the listings catalogue too (marketplace.api.listings)
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.openapi.AutoSchema",  # core.api.AutoSchema (scopes) and summaries
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -242,9 +242,11 @@ Send `Authorization: Api-Key <key>` on every request. An owner or admin of a ver
 in the web UI (*API keys* in the menu, `/accounts/api-keys/`); a key acts for that organisation only. The raw
 key is shown once, when it is created; only its SHA-256 is stored. Keys may expire and are revoked at once.
 
-Scopes: `read` keys may only read (GET); `write` keys may also create and change. A write with a read key is
-`403 insufficient_scope`. A missing, invalid, revoked or expired key is `401` (`not_authenticated`,
-`api_key_invalid`, `api_key_revoked`, `api_key_expired`, `organization_not_verified`).
+Scopes: `read` keys may only read (GET); `write` keys may also create and change; `manage` keys may also do what
+an owner or admin does (organisation profile, members, invitations, revoking keys, sandbox export decisions).
+A write with a read key, or a manage operation with a write key, is `403 insufficient_scope`. A missing, invalid,
+revoked or expired key is `401` (`not_authenticated`, `api_key_missing`, `api_key_invalid`, `api_key_revoked`,
+`api_key_expired`, `organization_not_verified`).
 
 ## Errors
 Every error is JSON with a stable `code` and a `detail` for people; invalid bodies (`400 invalid`) also carry
@@ -254,8 +256,8 @@ and the like). Each operation lists its own codes below.
 
 ## Pagination, filtering and ordering
 Lists are pages: `{"count", "next", "previous", "results"}`; ask for `?page=2` or follow `next` until it is
-null. `?page_size=` takes up to 100 (default 50; the listings catalogue 20). Lists take filters as query
-parameters, and `ordering=<field>` (`-<field>` descending) where the operation documents it.
+null. `?page_size=` takes up to 100 (default 20 on every list). Lists take filters as query parameters, and
+`ordering=<field>` (`-<field>` descending) with the fields each list documents.
 
 ## Rate limits
 Each key may make `API_KEY_THROTTLE_RATE` requests (120 a minute by default); beyond it the answer is
@@ -297,6 +299,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "api-keys", "description": "Your organisations' API keys (issued and revoked by people signed in)."},
         {"name": "products", "description": "Data products: draft, upload versions, add documents, submit."},
         {"name": "versions", "description": "Versions of products: profile, quality, masked sample, progress."},
+        {"name": "documents", "description": "The files of products' supporting documents."},
         {"name": "certificates", "description": "Public check of a registration certificate (no key needed)."},
         {"name": "listings", "description": "The catalogue of published listings, and your own listings and plans."},
         {"name": "contracts", "description": "Purchases and sales: request, approve, cancel, terminate, PDF."},
@@ -324,8 +327,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None, "displayOperationId": True},
     "REDOC_UI_SETTINGS": {"expandResponses": "200,201"},
-    # The Idempotency-Key header and its answers, documented on every POST (after drf-spectacular's own enum hook).
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.openapi.idempotency_documented"],
+    # After drf-spectacular's own enum hook: the errors of every operation, the Idempotency-Key header and its answers
+    # on every POST, and the main flows' examples (core/openapi.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.openapi.errors_documented",
+        "core.openapi.idempotency_documented",
+        "core.openapi.examples_attached",
+    ],
 }
 
 # Content-Security-Policy (Django's built-in middleware): everything is served by the app itself, but Stripe.js

@@ -32,7 +32,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.serializers import OrganizationSummarySerializer, RejectUnknownFieldsMixin
-from core.api import error_responses
+from core.api import error_responses, ordering
 from marketplace.choices import (
     BillingPeriod,
     ContractStatus,
@@ -229,6 +229,12 @@ class ContractCancelSerializer(RejectUnknownFieldsMixin, serializers.Serializer)
 # --- views -------------------------------------------------------------------------------------------------------
 
 
+class ContractListFilter(ContractFilter):
+    """The web list's filters (marketplace.web.contracts_forms), and the API's ordering."""
+
+    ordering = ordering("created_at", "updated_at", "starts_at", "ends_at", "price")
+
+
 def visible_contracts(user: Any) -> QuerySet:
     """The caller's purchases and sales with what the serializers need in a fixed number of queries."""
     return party_contracts(user).select_related("listing", "plan", "buyer", "merchant")
@@ -253,7 +259,7 @@ class ContractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     """Your organisation's purchases and sales: terms as signed, their SHA-256, both signatures, the access granted."""
 
     permission_classes = API_PERMISSIONS
-    filterset_class = ContractFilter
+    filterset_class = ContractListFilter
     queryset = Contract.objects.none()  # for the schema; every request goes through get_queryset
 
     def get_queryset(self) -> QuerySet:

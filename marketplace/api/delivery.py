@@ -11,6 +11,7 @@
 - The data API itself (`GET /data/{listing_id}/rows`) is in marketplace.api.data.
 """
 
+import django_filters
 from django.http import StreamingHttpResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
@@ -25,7 +26,7 @@ from rest_framework.views import APIView
 
 from accounts.api.permissions import HasApiKeyScope
 from accounts.api.serializers import OrganizationSummarySerializer
-from core.api import ApiErrorSerializer, error_responses
+from core.api import ApiErrorSerializer, error_responses, ordering
 from marketplace.api import data
 from marketplace.api.contracts import ContractListingSerializer
 from marketplace.choices import EntitlementKind, EntitlementStatus
@@ -104,6 +105,14 @@ class DownloadLinkSerializer(serializers.Serializer):
 # --- views ---------------------------------------------------------------------------------------------------------
 
 
+class EntitlementFilter(django_filters.FilterSet):
+    ordering = ordering("starts_at", "ends_at", "ended_at")
+
+    class Meta:
+        model = Entitlement
+        fields = ["kind", "status"]
+
+
 @extend_schema_view(
     list=extend_schema(responses={200: EntitlementSerializer(many=True), **error_responses(400, 401, 404, 429)}),
     retrieve=extend_schema(responses={200: EntitlementSerializer, **error_responses(401, 404, 429)}),
@@ -114,7 +123,7 @@ class EntitlementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     permission_classes = API_PERMISSIONS
     serializer_class = EntitlementSerializer
     queryset = Entitlement.objects.none()  # for the schema; every request goes through get_queryset
-    filterset_fields = ["kind", "status"]
+    filterset_class = EntitlementFilter
 
     def get_queryset(self):
         related = ("contract__listing", "contract__merchant")

@@ -6,8 +6,9 @@
 - `POST /demands/` posts a demand as the buyer (an API key acts for its own organisation; a person in several names
   one with `organization`). The service checks the budget's order and the deadline (400 `invalid` with `fields`),
   `not_a_buyer`, `organization_not_verified` (403). Matching listings are suggested at once and their merchants told.
-- `GET /demands/{id}/matches/` (the buyer only) lists the suggested listings, best first; `POST /demands/{id}/close/`
-  closes it (`fulfilled: true` needs an accepted offer: `nothing_accepted`) and declines its pending offers.
+- `GET /demands/{id}/matches/` (the buyer only) pages through the suggested listings, best first (`ordering`);
+  `POST /demands/{id}/close/` closes it (`fulfilled: true` needs an accepted offer: `nothing_accepted`) and declines
+  its pending offers.
 - `GET /offers/`: offers the caller's merchant made and offers on the caller's demands. `POST /offers/` answers a
   demand the caller can see with one of its own published listings (another organisation's listing is a 404) and an
   active plan of it; refusals keep the service's codes: `own_demand`, `demand_closed`, `demand_expired`,
@@ -33,7 +34,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.serializers import OrganizationSummarySerializer, RejectUnknownFieldsMixin
-from core.api import error_responses
+from core.api import error_responses, filter_list, ordering, ordering_parameter
 from marketplace.choices import ContractStatus, DemandStatus, OfferStatus, PlanKind
 from marketplace.models import Contract, Demand, DemandMatch, Listing, Offer
 from marketplace.services import demands as services
@@ -210,10 +211,19 @@ class DemandFilter(django_filters.FilterSet):
     sector = django_filters.ChoiceFilter(choices=Sector.choices)
     status = django_filters.ChoiceFilter(choices=DemandStatus.choices)
     own = django_filters.BooleanFilter(field_name="is_own", help_text="Only (or no) demands of your organisations.")
+    ordering = ordering("created_at", "deadline", "budget_max")
 
     class Meta:
         model = Demand
         fields = ["sector", "status", "own"]
+
+
+class DemandMatchFilter(django_filters.FilterSet):
+    ordering = ordering("score")
+
+    class Meta:
+        model = DemandMatch
+        fields: list[str] = []
 
 
 def visible_demands(user: Any) -> QuerySet:
@@ -260,12 +270,19 @@ class DemandViewSet(VisibleViewSet):
                                        **body_of(DemandCloseSerializer, request))  # fmt: skip
         return self._respond(demand)
 
-    @extend_schema(operation_id="demands_matches", responses={200: DemandMatchSerializer(many=True), **DETAIL_ERRORS})
-    @action(detail=True, methods=["get"], pagination_class=None)
+    @extend_schema(
+        operation_id="demands_matches",
+        parameters=[ordering_parameter("score")],
+        responses={200: DemandMatchSerializer(many=True), **LIST_ERRORS},
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
     def matches(self, request: Request, pk: str | None = None) -> Response:
         """The listings the exchange suggests for your demand, best first (still published ones only)."""
-        demand = self.get_object()
-        return Response(DemandMatchSerializer(services.suggested(demand), many=True).data)
+        suggested = services.suggested(self.get_object())  # the best MATCH_LIMIT, as the web page shows them
+        matches = DemandMatch.objects.filter(pk__in=list(suggested.values_list("pk", flat=True)))
+        matches = matches.select_related("listing__organization", "listing__product").order_by("-score", "pk")
+        page = self.paginate_queryset(filter_list(DemandMatchFilter, request, matches))
+        return self.get_paginated_response(DemandMatchSerializer(page, many=True).data)
 
 
 # --- offers -----------------------------------------------------------------------------------------------------
@@ -274,6 +291,7 @@ class DemandViewSet(VisibleViewSet):
 class OfferFilter(django_filters.FilterSet):
     demand = django_filters.NumberFilter(field_name="demand_id", help_text="Demand id.")
     status = django_filters.ChoiceFilter(choices=OfferStatus.choices)
+    ordering = ordering("created_at", "price")
 
     class Meta:
         model = Offer

@@ -26,7 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.serializers import RejectUnknownFieldsMixin
-from core.api import error_responses
+from core.api import error_responses, ordering
 from marketplace.api.demands import VisibleViewSet, body_of, read_schema
 from marketplace.choices import ComplaintKind, ComplaintStatus, PlanKind
 from marketplace.models import Complaint, Contract, Listing, Review
@@ -100,6 +100,7 @@ def _contract(request: Request, pk: int) -> Contract:
 
 class ReviewFilter(django_filters.FilterSet):
     listing = django_filters.NumberFilter(field_name="listing_id", help_text="Listing id.")
+    ordering = ordering("created_at", "rating", "replied_at")
 
     class Meta:
         model = Review
@@ -157,6 +158,7 @@ class ReviewViewSet(VisibleViewSet):
 class ComplaintFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=ComplaintStatus.choices)
     contract = django_filters.NumberFilter(field_name="contract_id", help_text="Contract id.")
+    ordering = ordering("created_at")
 
     class Meta:
         model = Complaint

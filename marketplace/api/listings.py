@@ -1,10 +1,11 @@
 """Partner API of the marketplace: the catalogue of listings, and merchants' writes to their own listings.
 
 - `GET /listings/` is the published catalogue, filtered and sorted by `marketplace.filters.ListingFilter` (the one the
-  HTML catalogue uses), in pages of the API's usual shape (`count`, `next`, `previous`, `results`) plus `capped`:
-  `count` stops at 1,000 listings (a search: its 200 newest matches, ranked), and `capped` says more matched. One
-  query reads a page with its count (`marketplace.filters.CatalogueResults`), a search's too, whatever the page size
-  and the catalogue's size; its entries are rows (dicts), not listings, written out by CatalogueListingSerializer.
+  HTML catalogue uses; the words sought are `search`, and `q`, undocumented, is still read as `search`), in pages of
+  the API's usual shape (`count`, `next`, `previous`, `results`) plus `capped`: `count` stops at 1,000 listings (a
+  search: its 200 newest matches, ranked), and `capped` says more matched. One query reads a page with its count
+  (`marketplace.filters.CatalogueRows`, in SQL), a search's too, whatever the page size and the catalogue's size;
+  its entries are rows (dicts), not listings, written out by CatalogueListingSerializer.
 - `GET /listings/{id}/`: plans, licence terms, quality, certificate number, the latest valuation (with whether it is
   an accredited appraisal), the rating and the masked sample, the only row-level data. Another organisation's
   unpublished listing is a 404.
@@ -63,6 +64,14 @@ CONFLICT_CODES = frozenset({"listing_not_editable"})
 class CatalogueFilterBackend(DjangoFilterBackend):
     """DjangoFilterBackend (the same 400 for bad values, the same schema), answering ListingFilter's results (as rows)
     as ListingPagination pages through them rather than a queryset."""
+
+    def get_filterset_kwargs(self, request: Request, queryset: QuerySet, view: Any) -> dict:
+        kwargs = super().get_filterset_kwargs(request, queryset, view)
+        data = kwargs["data"]
+        if "q" in data and "search" not in data:  # the search's name before `search` (undocumented, still answered)
+            kwargs["data"] = data = data.copy()
+            data.setlist("search", data.getlist("q"))
+        return kwargs
 
     def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> CatalogueResults:
         filterset = self.get_filterset(request, queryset, view)

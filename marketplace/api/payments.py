@@ -9,7 +9,8 @@
 - `POST /payments/{id}/refund/ {"amount"?, "reason"}`: the merchant refunds in full (no amount) or in part; 400
   `invalid` with `fields.amount` above what is left, 400 `contract_ended` once the contract expired or ended.
 - `GET /settlement/` (balance), `/settlement/entries/`, `/settlement/statements/`, `/settlement/statements/YYYY-MM/`:
-  the merchant's ledger (`?organization=` for a person in several organisations); `GET /payouts/`.
+  the merchant's ledger (`?organization=` for a person in several organisations); `GET /payouts/`. The entries and
+  the statements are pages like every list, with `ordering`.
 Money is a string in CNY with two decimals. Writes need a `write` API key (403 `insufficient_scope` otherwise).
 """
 
@@ -31,7 +32,7 @@ from rest_framework.settings import api_settings
 from accounts.api.permissions import HasApiKeyScope
 from accounts.api.serializers import RejectUnknownFieldsMixin
 from accounts.models import Organization
-from core.api import error_responses
+from core.api import error_responses, ordering, ordering_parameter
 from marketplace.choices import PaymentStatus, PayoutStatus, SettlementKind
 from marketplace.models import Contract, Payment, Payout, Refund, SettlementEntry
 from marketplace.services import payments, settlement
@@ -161,10 +162,28 @@ class PaymentFilter(filters.FilterSet):
     # A plain id, not a model choice: a choice filter would check the id against every contract and so tell a
     # caller which ids exist elsewhere.
     contract = filters.NumberFilter(field_name="contract_id", help_text="Contract id.")
+    ordering = ordering("created_at", "succeeded_at", "amount")
 
     class Meta:
         model = Payment
         fields = ["status", "contract"]
+
+
+class SettlementEntryFilter(filters.FilterSet):
+    kind = filters.ChoiceFilter(choices=SettlementKind.choices)
+    ordering = ordering("created_at", "gross", "net")
+
+    class Meta:
+        model = SettlementEntry
+        fields = ["kind"]
+
+
+class PayoutFilter(filters.FilterSet):
+    ordering = ordering("created_at", "paid_at", "amount")
+
+    class Meta:
+        model = Payout
+        fields = ["status"]
 
 
 # --- payments ---------------------------------------------------------------------------------------------------
@@ -227,6 +246,13 @@ def _merchant(request: Request) -> Organization:
     return acting_organization(request, organization_id)
 
 
+def _oldest_first(request: Request) -> bool:
+    value = request.query_params.get("ordering", "-month")
+    if value not in ("month", "-month"):
+        raise exceptions.ValidationError({"ordering": [_("Sort by `month` or `-month`.")]})
+    return value == "month"
+
+
 def _month(value: str) -> tuple[int, int]:
     try:
         day = datetime.date.fromisoformat(f"{value}-01")
@@ -241,7 +267,9 @@ class SettlementViewSet(viewsets.GenericViewSet):
     permission_classes = API_PERMISSIONS
     serializer_class = SettlementEntrySerializer
     queryset = SettlementEntry.objects.none()  # for the schema
-    pagination_class = None  # only the ledger (`entries`) comes in pages
+    pagination_class = None  # the balance is one object; `entries` and `statements` come in pages
+    filter_backends: list = []  # only `entries` is filtered (its own FilterSet); `statements` is a list of months
+    filterset_class = None
 
     @extend_schema(parameters=[ORGANIZATION_PARAMETER], responses={200: BalanceSerializer, **SETTLEMENT_ERRORS})
     def list(self, request: Request) -> Response:
@@ -253,19 +281,28 @@ class SettlementViewSet(viewsets.GenericViewSet):
 
     @extend_schema(parameters=[ORGANIZATION_PARAMETER], responses={200: SettlementEntrySerializer(many=True),
                                                                    **SETTLEMENT_ERRORS})  # fmt: skip
-    @action(detail=False, pagination_class=api_settings.DEFAULT_PAGINATION_CLASS)
+    @action(
+        detail=False,
+        pagination_class=api_settings.DEFAULT_PAGINATION_CLASS,
+        filter_backends=api_settings.DEFAULT_FILTER_BACKENDS,
+        filterset_class=SettlementEntryFilter,
+    )
     def entries(self, request: Request) -> Response:
         """The ledger, newest first: sales, refunds and payouts with the platform fee of each."""
-        page = self.paginate_queryset(settlement.entries_of(_merchant(request)))
+        entries = self.filter_queryset(settlement.entries_of(_merchant(request)))
+        page = self.paginate_queryset(entries)
         return self.get_paginated_response(SettlementEntrySerializer(page, many=True).data)
 
     @extend_schema(
-        parameters=[ORGANIZATION_PARAMETER], responses={200: MonthSerializer(many=True), **SETTLEMENT_ERRORS}
+        parameters=[ORGANIZATION_PARAMETER, ordering_parameter("month")],
+        responses={200: MonthSerializer(many=True), **SETTLEMENT_ERRORS},
     )
-    @action(detail=False)
+    @action(detail=False, pagination_class=api_settings.DEFAULT_PAGINATION_CLASS)
     def statements(self, request: Request) -> Response:
-        """Every month with ledger lines, newest first, with its totals and balances."""
-        return Response(MonthSerializer(settlement.statement_months(_merchant(request)), many=True).data)
+        """Every month with ledger lines, newest first (`ordering=month`: oldest first), with totals and balances."""
+        months = settlement.statement_months(_merchant(request))
+        page = self.paginate_queryset(months[::-1] if _oldest_first(request) else months)
+        return self.get_paginated_response(MonthSerializer(page, many=True).data)
 
     @extend_schema(
         parameters=[ORGANIZATION_PARAMETER, MONTH_PARAMETER], responses={200: StatementSerializer, **SETTLEMENT_ERRORS}
@@ -287,9 +324,10 @@ class PayoutViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = API_PERMISSIONS
     serializer_class = PayoutSerializer
     queryset = Payout.objects.none()  # for the schema
+    filterset_class = PayoutFilter
 
     def get_queryset(self) -> QuerySet:
-        return Payout.objects.restrict(self.request.user, "view")
+        return Payout.objects.restrict(self.request.user, "view").order_by("-created_at", "-pk")
 
 
 routes = [

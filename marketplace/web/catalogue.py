@@ -1,14 +1,18 @@
 """The public side of the exchange: the catalogue of published listings and a listing's page. No sign-in needed.
 
-The catalogue pages through `marketplace.filters.ListingFilter` in one query whatever the page size (the page with its
-capped count; a search's page is its newest matches, ranked, with their capped count).
+The catalogue pages through `marketplace.filters.CatalogueFilter` (ListingFilter, its search named `q`) in one query
+whatever the page size (the page with its capped count; a search's page is its newest matches, ranked, with their
+capped count).
 A listing's page is public once published; its merchant sees it in any state (with the regulator's reason and the
 buttons to manage it), anyone else gets 404 for an unpublished one. The masked sample is the only row-level data it
 shows; column statistics that come from single rows (minimum, maximum, frequent values) are left out.
 """
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.db.models import F, OuterRef, StringAgg, Subquery, Value, Window
+from django.db.models.functions import RowNumber
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path
@@ -17,12 +21,12 @@ from django.views.decorators.http import require_GET
 
 from accounts.web import PAGE_SIZE, can, paginate, user_memberships
 from marketplace.choices import ListingStatus, PlanKind
-from marketplace.filters import ListingFilter, catalogue_entries, expected_page
+from marketplace.filters import CatalogueFilter, catalogue_entries, expected_page
 from marketplace.models import HOLDING_STATES, Contract, Listing
 from marketplace.services import feedback
 from marketplace.web.listings_forms import DelistForm
 from registry.choices import Classification, Sector
-from registry.models import DataProduct, ProductVersion, RegistrationCertificate
+from registry.models import DataProduct, ProductVersion, RegistrationCertificate, Tag
 from registry.views import DIMENSION_LABELS, QUALITY_DIMENSIONS
 from valuation.choices import PerformerKind
 from valuation.models import Valuation
@@ -43,7 +47,7 @@ PLAN_BADGES = {
 @require_GET
 def catalogue(request: HttpRequest) -> HttpResponse:
     """Published listings: full-text search, filters, sorting and pages."""
-    filters = ListingFilter(request.GET, queryset=catalogue_entries(), request=request)
+    filters = CatalogueFilter(request.GET, queryset=catalogue_entries(), request=request)
     results = filters.results().expect(expected_page(request.GET.get("page"), PAGE_SIZE))
     page = paginate(request, results)
     for listing in page:
@@ -61,7 +65,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     return render(request, "marketplace/catalogue/catalogue.html", context)
 
 
-def _merchant_name(filters: ListingFilter, page: Any) -> str | None:
+def _merchant_name(filters: CatalogueFilter, page: Any) -> str | None:
     """The merchant the catalogue is narrowed to, named only if it has published listings (ids tell nothing else):
     read off the page's first entry when there is one."""
     merchant = filters.form.cleaned_data.get("merchant") if filters.is_valid() else None
@@ -79,7 +83,7 @@ def _merchant_name(filters: ListingFilter, page: Any) -> str | None:
 @require_GET
 def listing_detail(request: HttpRequest, pk: int) -> HttpResponse:
     listings = Listing.objects.visible_to(request.user).select_related("product", "organization", "offer_signed_by")
-    listing = get_object_or_404(listings, pk=pk)
+    listing = get_object_or_404(listings.annotate(tag_names=_tag_names()), pk=pk)
     return render(request, "marketplace/catalogue/listing_detail.html", listing_context(request, listing))
 
 
@@ -101,7 +105,7 @@ def listing_context(request: HttpRequest, listing: Listing) -> dict[str, Any]:
         **_reviews(listing),
         "valuations": latest_valuations(listing.product),
         "certificate": RegistrationCertificate.objects.current().filter(product=listing.product_id).first(),
-        "tags": listing.product.tags.all(),
+        "tags": listing.tag_names.split(TAG_SEPARATOR) if getattr(listing, "tag_names", None) else [],
         "delist_form": DelistForm() if listing.status == ListingStatus.PUBLISHED else None,
     }
 
@@ -146,9 +150,23 @@ def _plans(listing: Listing, *, include_withdrawn: bool) -> dict[str, Any]:
     return {"plans": plans, "has_active_plans": any(plan.is_active for plan in plans)}
 
 
+TAG_SEPARATOR = "\x1f"  # ASCII unit separator: not in a tag name
+
+
+def _tag_names() -> Subquery:
+    """The product's tag names, sorted, as one string (read with the listing instead of a query of their own)."""
+    tags = Tag.objects.filter(products=OuterRef("product_id")).order_by().values("products")
+    names = tags.annotate(names=StringAgg("name", Value(TAG_SEPARATOR), order_by="name")).values("names")[:1]
+    return Subquery(names)
+
+
 def _reviews(listing: Listing) -> dict[str, Any]:
+    """The latest reviews, and the average and count stored on the listing (`feedback.refresh_rating`)."""
     latest = list(feedback.listing_reviews(listing)[:LATEST_REVIEWS])
-    return {"rating": feedback.rating_summary(listing), "reviews": latest}
+    average = listing.rating_average
+    if average is not None:
+        average = Decimal(str(average)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return {"rating": {"average": average, "count": listing.review_count}, "reviews": latest}
 
 
 def registered_version(product_id: int) -> ProductVersion | None:
@@ -158,12 +176,14 @@ def registered_version(product_id: int) -> ProductVersion | None:
 
 def latest_valuations(product: DataProduct) -> list[Valuation]:
     """The latest finished valuation and, when that is a self-assessment, the latest accredited appraisal too."""
+    newest = [F("finished_at").desc(), F("pk").desc()]
+    newest_of_kind = Window(RowNumber(), partition_by=F("performer_kind"), order_by=newest)
     done = Valuation.objects.done().for_product(product).select_related("organization")
-    latest = done.order_by("-finished_at", "-pk").first()
-    if latest is None or latest.is_accredited:
-        return [latest] if latest else []
-    accredited = done.filter(performer_kind=PerformerKind.ACCREDITED).order_by("-finished_at", "-pk").first()
-    return [latest, accredited] if accredited else [latest]
+    found = list(done.annotate(rank=newest_of_kind).filter(rank=1).order_by("-finished_at", "-pk"))  # one per kind
+    if not found or found[0].is_accredited:
+        return found[:1]
+    accredited = next((v for v in found if v.performer_kind == PerformerKind.ACCREDITED), None)
+    return [found[0], accredited] if accredited else [found[0]]
 
 
 urlpatterns = [

@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError
 
+from core.api import ordering
 from registry.choices import Classification, ProductStatus, Sector, SensitivityLevel
 from registry.models import DataProduct, ProductVersion, ProfileStatus, VersionStatus
 
@@ -33,16 +34,7 @@ class ProductFilter(django_filters.FilterSet):
         help_text="Minimum overall quality score (0-100) of the latest registered version.",
     )
     search = django_filters.CharFilter(method="filter_search", help_text="Words in the title or the summary.")
-    ordering = django_filters.OrderingFilter(
-        fields=(
-            ("title", "title"),
-            ("created_at", "created_at"),
-            ("updated_at", "updated_at"),
-            ("registered_at", "registered_at"),
-            ("latest_quality_score", "quality_score"),
-        ),
-        help_text="Sort by a field; a leading `-` sorts descending.",
-    )
+    ordering = ordering("title", "created_at", "updated_at", "registered_at", ("latest_quality_score", "quality_score"))
 
     class Meta:
         model = DataProduct
@@ -67,6 +59,7 @@ class VersionFilter(django_filters.FilterSet):
     product = django_filters.NumberFilter(field_name="product_id", help_text="Product id.")
     status = django_filters.ChoiceFilter(choices=VersionStatus.choices)
     profile_status = django_filters.ChoiceFilter(choices=ProfileStatus.choices)
+    ordering = ordering("created_at", "registered_at", "number", "size", "row_count")
 
     class Meta:
         model = ProductVersion

@@ -6,6 +6,7 @@ from registry.api import views
 router = SimpleRouter()
 router.register("products", views.ProductViewSet, basename="product")
 router.register("versions", views.VersionViewSet, basename="version")
+router.register("documents", views.DocumentViewSet, basename="document")
 router.register("certificates", views.CertificateViewSet, basename="certificate")
 
 urlpatterns = router.urls

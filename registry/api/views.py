@@ -12,7 +12,8 @@
 - Refused uploads are 400 with `fields.file` and the service's own `code` (`file_name`, `file_type`, `empty`,
   `file_too_large`, `binary`, `encoding`) instead of `invalid`; a submission the negative list refuses is 422
   `negative_list` with the failing `rules`; submitting twice is 409 `already_submitted`.
-- Nothing returns a file URL or a raw data value: see `registry.api.serializers`.
+- Nothing returns a file URL or a raw data value: see `registry.api.serializers`. A supporting document (not data)
+  is fetched by its id from `GET /documents/{id}/file/`, by members of the owning organisation only.
 - `GET /certificates/{number}/` is public (no authentication at all), throttled per client address.
 """
 
@@ -23,7 +24,10 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import BooleanField, ExpressionWrapper, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.fields.json import KeyTransform
+from django.http import FileResponse, Http404
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
@@ -41,7 +45,7 @@ from registry import services
 from registry.api import serializers as s
 from registry.api.filters import ProductFilter, VersionFilter
 from registry.choices import ProductStatus
-from registry.models import DataProduct, ProductVersion, RegistrationCertificate, VersionStatus
+from registry.models import DataProduct, ProductVersion, RegistrationCertificate, SupportingDocument, VersionStatus
 from registry.services import NegativeListViolation
 
 API_PERMISSIONS = [IsAuthenticated, HasApiKeyScope]
@@ -335,6 +339,37 @@ class CertificateRateThrottle(ScopedRateThrottle):
     """Per client address: the check is public, so it is throttled before anything is looked up."""
 
     THROTTLE_RATES = {"certificates": "60/min"}
+
+
+class DocumentViewSet(viewsets.GenericViewSet):
+    """Supporting documents of your organisations' products (listed in `GET /products/{id}/`)."""
+
+    permission_classes = API_PERMISSIONS
+    queryset = SupportingDocument.objects.none()  # for the schema; every request goes through get_queryset
+
+    def get_queryset(self) -> QuerySet:
+        documents = SupportingDocument.objects.restrict(self.request.user, "view")
+        if getattr(self.request.user, "api_key", None) is None:
+            # Members only, as on the web: `restrict` alone would also let a two-factor superuser in.
+            documents = documents.filter(product__organization__memberships__user=self.request.user)
+        return documents
+
+    @extend_schema(
+        operation_id="documents_file",
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **DETAIL_ERRORS},
+    )
+    @action(detail=True, methods=["get"])
+    def file(self, request: Request, pk: str | None = None) -> FileResponse:
+        """The document's file as it was uploaded."""
+        document = self.get_object()
+        if not document.file:
+            raise Http404
+        name = document.file.name.rsplit("/", 1)[-1]
+        response = FileResponse(
+            document.file.open("rb"), as_attachment=True, filename=name, content_type="application/octet-stream"
+        )
+        patch_cache_control(response, private=True, no_store=True)
+        return response
 
 
 class CertificateViewSet(viewsets.GenericViewSet):

@@ -13,6 +13,7 @@ A `read` key only reads (403 `insufficient_scope`); writes call sandbox.services
 
 from typing import Any
 
+import django_filters
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -22,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.serializers import OrganizationSummarySerializer, RejectUnknownFieldsMixin
+from core.api import ordering
 from registry.api.views import acting_user
 from registry.models import ProductVersion
 from sandbox.api.common import (
@@ -108,6 +110,14 @@ class WithdrawSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(max_length=2000, help_text="Recorded in the ledger; buyers see it.")
 
 
+class DatasetFilter(django_filters.FilterSet):
+    ordering = ordering("created_at", "updated_at", "published_at", "title", "row_count")
+
+    class Meta:
+        model = SandboxDataset
+        fields = ["status"]
+
+
 # --- the viewset --------------------------------------------------------------------------------------------------
 
 
@@ -121,7 +131,7 @@ class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     permission_classes = API_PERMISSIONS
     serializer_class = DatasetSerializer
     queryset = SandboxDataset.objects.none()  # for the schema; every request goes through get_queryset
-    filterset_fields = ["status"]
+    filterset_class = DatasetFilter
     lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> QuerySet:

@@ -3,8 +3,9 @@
 - `POST /sandbox/exports/` with `run` and `purpose`: 201 (a succeeded run of your organisation, once per run).
 - `GET /sandbox/exports/` (`?status=`, `?dataset=`), `GET .../{id}/`: requests of your organisations, and those on
   the datasets you operate.
-- `POST .../{id}/approve/` (optional `reason`) and `POST .../{id}/reject/` (`reason` required): a manager of the
-  operator who is not the requester (403 `own_request` otherwise); 409 `already_decided`.
+- `POST .../{id}/approve/` (optional `reason`) and `POST .../{id}/reject/` (`reason` required): an owner or admin
+  of the operator, or its API key with the `manage` scope (a `write` key: 403 `insufficient_scope`), who is not the
+  requester (403 `own_request` otherwise; for a key, its issuer); 409 `already_decided`.
 - `GET .../{id}/download/`: the approved result as CSV, fingerprinted for the contract (requester's organisation
   only; 409 `not_approved` before approval).
 """
@@ -24,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.serializers import OrganizationSummarySerializer, RejectUnknownFieldsMixin
-from core.api import error_responses
+from core.api import error_responses, ordering
 from registry.api.views import acting_user
 from sandbox.api.common import (
     API_PERMISSIONS,
@@ -81,6 +82,7 @@ class RejectSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 
 class ExportFilter(django_filters.FilterSet):
     dataset = dataset_filter()
+    ordering = ordering("created_at", "decided_at")
 
     class Meta:
         model = ExportRequest
@@ -99,6 +101,7 @@ class ExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     queryset = ExportRequest.objects.none()  # for the schema; every request goes through get_queryset
     filterset_class = ExportFilter
     lookup_value_regex = r"\d+"
+    manage_actions = frozenset({"approve", "reject"})  # an owner's or admin's decision: a `manage` key's too
 
     def get_queryset(self) -> QuerySet:
         related = ("dataset", "organization", "requested_by", "decided_by")

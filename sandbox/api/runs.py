@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.serializers import OrganizationSummarySerializer, RejectUnknownFieldsMixin
-from core.api import error_responses
+from core.api import error_responses, ordering
 from registry.api.views import acting_user
 from sandbox.api.common import (
     API_PERMISSIONS,
@@ -100,6 +100,7 @@ def _runs(user) -> QuerySet:
 
 class RunFilter(django_filters.FilterSet):
     dataset = dataset_filter()
+    ordering = ordering("created_at", "finished_at", "duration_ms", "scanned_rows")
 
     class Meta:
         model = QueryRun

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.serializers import RejectUnknownFieldsMixin
-from core.api import error_responses
+from core.api import error_responses, ordering
 from registry.api.views import acting_user
 from sandbox.api.common import API_PERMISSIONS, DETAIL_ERRORS, LIST_ERRORS, WRITE_ERRORS, dataset_filter
 from sandbox.models import SavedQuery
@@ -44,6 +44,7 @@ class SavedQueryCreateSerializer(SavedQueryUpdateSerializer):
 
 class SavedQueryFilter(django_filters.FilterSet):
     dataset = dataset_filter()
+    ordering = ordering("title", "created_at", "updated_at")
 
     class Meta:
         model = SavedQuery

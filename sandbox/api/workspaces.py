@@ -7,6 +7,7 @@
 Queries are submitted to `/sandbox/runs/`, saved in `/sandbox/saved-queries/`.
 """
 
+import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
@@ -14,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.serializers import OrganizationSummarySerializer
+from core.api import ordering
 from sandbox.api.common import API_PERMISSIONS, DETAIL_ERRORS, LIST_ERRORS, access_field, dataset_status_field
 from sandbox.models import SandboxDataset
 from sandbox.services import datasets, workspaces
@@ -88,6 +90,14 @@ def workspace_detail(workspace: workspaces.Workspace) -> SandboxDataset:
 # --- the viewset --------------------------------------------------------------------------------------------------
 
 
+class WorkspaceFilter(django_filters.FilterSet):
+    ordering = ordering("title", "published_at", "row_count")
+
+    class Meta:
+        model = SandboxDataset
+        fields: list[str] = []
+
+
 @extend_schema_view(
     list=extend_schema(responses={200: WorkspaceSerializer(many=True), **LIST_ERRORS}),
     retrieve=extend_schema(responses={200: WorkspaceDetailSerializer, **DETAIL_ERRORS}),
@@ -98,11 +108,16 @@ class WorkspaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     permission_classes = API_PERMISSIONS
     serializer_class = WorkspaceSerializer
     queryset = SandboxDataset.objects.none()  # for the schema; every request goes through get_queryset
+    filterset_class = WorkspaceFilter
     lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> QuerySet:
         found = workspaces.buyer_datasets(self.request.user).select_related("organization")
         return found.defer("schema").order_by("title", "pk")
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        """List your workspaces: the datasets your organisations' sandbox contracts let you query."""
+        return super().list(request, *args, **kwargs)
 
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         """The schema, masked sample, rules, contract and today's quota use of one dataset."""

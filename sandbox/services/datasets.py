@@ -309,9 +309,9 @@ def engine_policy(dataset: SandboxDataset) -> Any:
     )
 
 
-def masked_sample(dataset: SandboxDataset) -> tuple[list[str], list[list]]:
+def masked_sample(dataset: SandboxDataset, policies: dict[str, str] | None = None) -> tuple[list[str], list[list]]:
     """The version's masked sample as buyers see it: no hidden column, aggregate-only values blank."""
-    policies = policy_map(dataset)
+    policies = policy_map(dataset) if policies is None else policies
     kinds = _pii_columns(dataset.version)
     columns = [name for name, access in policies.items() if access != ColumnAccess.HIDDEN]
     rows = [[_sample_cell(policies[name], kinds.get(name), row.get(name)) for name in columns]

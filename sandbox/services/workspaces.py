@@ -79,8 +79,16 @@ def workspace_for(user: Any, dataset_pk: Any) -> Workspace:
         .select_related("organization", "product", "version")
         .first()
     )
-    held = sandbox_entitlements(user).filter(contract__listing__product_id=dataset.product_id) if dataset else None
-    held = list(held.select_related("contract__buyer", "contract__listing__product").order_by("pk")) if held else []
+    held = (
+        list(
+            sandbox_entitlements(user)
+            .filter(contract__listing__product_id=dataset.product_id)
+            .select_related("contract__buyer", "contract__listing__product")
+            .order_by("pk")
+        )
+        if dataset
+        else []
+    )
     if not held:
         raise SandboxNotFound()
     running = [entitlement for entitlement in held if is_running(entitlement)]

@@ -12,6 +12,7 @@ from django.utils.cache import patch_cache_control
 from accounts.models import Membership
 from accounts.web import can, user_memberships
 from core.errors import DomainError
+from sandbox import engine
 from sandbox.models import ExportRequest, QueryRun, SandboxDataset
 from sandbox.services import workspaces
 
@@ -74,8 +75,12 @@ def today_bounds() -> tuple[datetime.datetime, datetime.datetime]:
 
 
 def note_text(note: Any) -> str:
-    """One line of a run's disclosure report, whatever shape the engine gave it."""
+    """One line of a run's disclosure report in the reader's language, whatever shape the engine gave it."""
     if isinstance(note, dict):
+        if "params" in note:  # built again: the stored sentence is in the language of whoever ran the query
+            text = engine.note_message(note.get("code", ""), note.get("count", 0), note["params"])
+            if text:
+                return text
         return str(note.get("message") or note.get("text") or note.get("code") or "")
     return str(note)
 

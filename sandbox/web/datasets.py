@@ -210,11 +210,13 @@ def dataset_policies(request: HttpRequest, pk: int) -> HttpResponse:
     """Change columns' access; the Parquet is rebuilt when any changed."""
     dataset = _dataset_or_404(request, pk)
     form = PolicyForm(request.POST, columns=policy_columns(dataset))
+    before = {column["name"]: column["access"] for column in form.columns}
+    failed = dataset.status == DatasetStatus.FAILED
     if form.is_valid() and submit(
         request, form, services.dataset_update, dataset=dataset, by=request.user, policies=form.policies()
     ):
-        dataset.refresh_from_db()
-        if dataset.status == DatasetStatus.PREPARING:
+        # Told by what changed, not by the state now: an eager build (the one-command run) is already done.
+        if form.policies() != before or failed:
             messages.success(request, _("The column policies are saved; the dataset is being rebuilt with them."))
         else:
             messages.info(request, _("Nothing changed."))

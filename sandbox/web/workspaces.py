@@ -71,10 +71,10 @@ def _product_workspace(request: HttpRequest, product_id: int) -> HttpResponse:
 # --- the workspace -------------------------------------------------------------------------------------------------
 
 
-def schema_rows(dataset: Any) -> list[dict]:
+def schema_rows(dataset: Any, policies: dict[str, str] | None = None) -> list[dict]:
     """The columns a buyer may name, in order, with their type and access (hidden columns are not there)."""
     types = {column.get("name"): column.get("type", "") for column in dataset.schema or []}
-    policies = datasets.policy_map(dataset)
+    policies = datasets.policy_map(dataset) if policies is None else policies
     return [
         {"name": name, "type": types.get(name, ""), "access": access, "access_label": ColumnAccess(access).label}
         for name, access in policies.items()
@@ -123,13 +123,14 @@ def _workspace_page(
     if form is None:
         initial, loaded = _editor_initial(request, workspace)
         form = QueryForm(initial=initial)
-    columns, rows = datasets.masked_sample(dataset)
+    policies = datasets.policy_map(dataset)
+    columns, rows = datasets.masked_sample(dataset, policies)
     organization = workspace.entitlement.contract.buyer
     context = {
         "dataset": dataset,
         "workspace": workspace,
         "organization": organization,
-        "schema": schema_rows(dataset),
+        "schema": schema_rows(dataset, policies),
         "sample_columns": columns,
         "sample_rows": rows,
         "form": form,

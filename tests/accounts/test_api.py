@@ -4,6 +4,7 @@ import hashlib
 from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -45,6 +46,16 @@ def write_key(org):
 
 
 @pytest.fixture
+def manage_key(org):
+    return ApiKeyFactory(organization=org, scope=ApiKeyScope.MANAGE)
+
+
+@pytest.fixture
+def manage_client(manage_key) -> APIClient:
+    return with_key(manage_key[1])
+
+
+@pytest.fixture
 def read_client(read_key) -> APIClient:
     return with_key(read_key[1])
 
@@ -75,6 +86,8 @@ ENDPOINTS = [
     ("post", "/api-keys/{key}/revoke/"),
 ]
 WRITES = [(method, path) for method, path in ENDPOINTS if method != "get"]
+# What an owner or admin does, which a `write` key may not: every write here but issuing keys (people only).
+MANAGES = [(method, path) for method, path in WRITES if (method, path) != ("post", "/api-keys/")]
 
 
 @pytest.fixture
@@ -100,6 +113,14 @@ def test_anonymous_gets_401_with_api_key_challenge(api_client, ids, method, path
 def test_read_key_may_not_write(read_client, ids, method, path):
     response = getattr(read_client, method)(API + path.format(**ids), {"role": "viewer"}, format="json")
     assert_error(response, 403, "insufficient_scope")
+    assert ApiKey.objects.filter(revoked_at__isnull=False).count() == 0
+    assert Membership.objects.filter(pk=ids["membership"]).exists()
+
+
+@pytest.mark.parametrize(("method", "path"), MANAGES)
+def test_write_key_may_not_manage(write_client, ids, method, path):
+    response = getattr(write_client, method)(API + path.format(**ids), {"role": "viewer"}, format="json")
+    assert "manage scope" in assert_error(response, 403, "insufficient_scope")["detail"]
     assert ApiKey.objects.filter(revoked_at__isnull=False).count() == 0
     assert Membership.objects.filter(pk=ids["membership"]).exists()
 
@@ -195,9 +216,23 @@ def test_viewer_and_editor_may_not_update_the_profile(viewer_client, org):
     assert org.address != "elsewhere"
 
 
-def test_write_key_holds_no_role_to_update_the_profile(write_client, org):
-    response = write_client.patch(f"{API}/organizations/{org.pk}/", {"address": "x"}, format="json")
+def test_manage_key_updates_the_profile(manage_client, org):
+    response = manage_client.patch(f"{API}/organizations/{org.pk}/", {"address": "2 Xianggang Road"}, format="json")
+    assert response.status_code == 200, response.content
+    assert Organization.objects.get(pk=org.pk).address == "2 Xianggang Road"
+
+
+def test_manage_key_of_a_demoted_issuer_manages_no_more(manage_client, manage_key, org):
+    # given the owner who issued the key is an admin now, then a viewer
+    issuer = manage_key[0].created_by
+    member(org, Role.OWNER)  # the organisation keeps an owner
+    services.membership_change_role(membership=org.memberships.get(user=issuer), role=Role.ADMIN, by=issuer)
+    assert manage_client.patch(f"{API}/organizations/{org.pk}/", {"address": "x"}, format="json").status_code == 200
+    Membership.objects.filter(user=issuer, organization=org).update(role=Role.VIEWER)
+    # then the key still writes, but no longer manages
+    response = manage_client.patch(f"{API}/organizations/{org.pk}/", {"address": "y"}, format="json")
     assert_error(response, 403, "permission_denied")
+    assert Organization.objects.get(pk=org.pk).address == "x"
 
 
 @pytest.mark.parametrize(
@@ -269,10 +304,15 @@ def test_admin_may_not_grant_owner(org, viewer):
     assert_error(admin.post(f"{API}/memberships/{membership.pk}/role/", {"role": "owner"}), 403, "permission_denied")
 
 
-def test_write_key_may_not_change_roles(write_client, org, viewer):
+def test_manage_key_changes_roles_but_never_the_owner_role(manage_client, org, viewer, owner):
     membership = Membership.objects.get(user=viewer, organization=org)
-    response = write_client.post(f"{API}/memberships/{membership.pk}/role/", {"role": "editor"}, format="json")
+    response = manage_client.post(f"{API}/memberships/{membership.pk}/role/", {"role": "editor"}, format="json")
+    assert response.status_code == 200 and response.json()["role"] == "editor"
+    response = manage_client.post(f"{API}/memberships/{membership.pk}/role/", {"role": "owner"}, format="json")
     assert_error(response, 403, "permission_denied")
+    owners = Membership.objects.get(user=owner, organization=org)
+    assert_error(manage_client.delete(f"{API}/memberships/{owners.pk}/"), 403, "permission_denied")
+    assert Membership.objects.get(user=viewer, organization=org).role == Role.EDITOR
 
 
 @pytest.mark.parametrize("body", [{"role": "emperor"}, {}, {"role": None}])
@@ -302,9 +342,11 @@ def test_last_owner_cannot_be_removed(owner_client, org, owner):
     assert_error(owner_client.delete(f"{API}/memberships/{membership.pk}/"), 400, "last_owner")
 
 
-def test_write_key_may_not_remove_members(write_client, org, viewer):
+def test_manage_key_removes_a_member(manage_client, write_client, org, viewer):
     membership = Membership.objects.get(user=viewer, organization=org)
-    assert_error(write_client.delete(f"{API}/memberships/{membership.pk}/"), 403, "permission_denied")
+    assert_error(write_client.delete(f"{API}/memberships/{membership.pk}/"), 403, "insufficient_scope")
+    assert manage_client.delete(f"{API}/memberships/{membership.pk}/").status_code == 204
+    assert not Membership.objects.filter(pk=membership.pk).exists()
 
 
 # --- invitations ------------------------------------------------------------------------------------------------
@@ -367,10 +409,19 @@ def test_duplicate_invitation_is_400_on_email(owner_client, org, viewer):
         assert "email" in assert_error(response, 400, "invalid")["fields"]
 
 
-def test_write_key_may_not_invite(write_client, org):
+def test_manage_key_invites_in_its_issuers_name(manage_client, manage_key, org):
+    response = manage_client.post(f"{API}/invitations/", {"email": "chen.jie@example.com"}, format="json")
+    assert response.status_code == 201, response.content
+    invitation = Invitation.objects.get(pk=response.json()["id"])
+    assert invitation.organization == org and invitation.invited_by == manage_key[0].created_by
+    revoked = manage_client.post(f"{API}/invitations/{invitation.pk}/revoke/")
+    assert revoked.status_code == 200 and revoked.json()["state"] == "revoked"
+
+
+def test_write_key_may_not_invite(write_client, manage_client, org):
     response = write_client.post(f"{API}/invitations/", {"email": "a@example.com"}, format="json")
-    assert_error(response, 403, "permission_denied")
-    response = write_client.post(f"{API}/invitations/", {"email": "a@example.com", "organization": 999999})
+    assert_error(response, 403, "insufficient_scope")
+    response = manage_client.post(f"{API}/invitations/", {"email": "a@example.com", "organization": 999999})
     assert_error(response, 404, "not_found")
 
 
@@ -446,11 +497,52 @@ def test_create_api_key_for_other_or_unmanaged_organisation_is_404(owner_client,
     assert not ApiKey.objects.exists()
 
 
-def test_api_key_may_not_create_or_revoke_keys(write_client, write_key, org):
+def test_api_key_never_issues_keys(write_client, manage_client, org):
     body = {"organization": org.pk, "name": "Child", "scope": "write"}
     assert_error(write_client.post(f"{API}/api-keys/", body, format="json"), 403, "permission_denied")
-    assert_error(write_client.post(f"{API}/api-keys/{write_key[0].pk}/revoke/"), 403, "permission_denied")
-    assert ApiKey.objects.count() == 1 and ApiKey.objects.get().revoked_at is None
+    assert_error(manage_client.post(f"{API}/api-keys/", body, format="json"), 403, "permission_denied")
+    assert ApiKey.objects.count() == 2
+
+
+def test_only_a_manage_key_revokes_keys(write_client, write_key, manage_client):
+    assert_error(write_client.post(f"{API}/api-keys/{write_key[0].pk}/revoke/"), 403, "insufficient_scope")
+    response = manage_client.post(f"{API}/api-keys/{write_key[0].pk}/revoke/")
+    assert response.status_code == 200 and response.json()["revoked_at"]
+    assert_error(write_client.get(f"{API}/me/"), 401, "api_key_revoked")
+
+
+def test_owner_issues_a_manage_key(owner_client, org):
+    body = {"organization": org.pk, "name": "Back office", "scope": "manage"}
+    response = owner_client.post(f"{API}/api-keys/", body, format="json")
+    assert response.status_code == 201 and response.json()["scope"] == "manage"
+    assert with_key(response.json()["key"]).get(f"{API}/me/").json()["api_key"]["scope"] == "manage"
+
+
+# --- the business licence ---------------------------------------------------------------------------------------
+
+
+def test_members_download_the_licence_and_others_get_404(read_client, org, other_org):
+    response = read_client.get(f"{API}/organizations/{org.pk}/licence/")
+    assert response.status_code == 200 and b"".join(response.streaming_content).startswith(b"%PDF")
+    assert response["Cache-Control"] == "no-store, private" or "no-store" in response["Cache-Control"]
+    assert_error(read_client.get(f"{API}/organizations/{other_org.pk}/licence/"), 404, "not_found")
+
+
+def test_a_pending_organisations_owner_uploads_the_licence():
+    pending = OrganizationFactory(status=VerificationStatus.PENDING)
+    client = signed_in(pending.memberships.get().user)
+    licence = SimpleUploadedFile("licence.pdf", b"%PDF-1.4 business licence", content_type="application/pdf")
+    response = client.post(f"{API}/organizations/{pending.pk}/licence/", {"business_licence": licence})
+    assert response.status_code == 200 and response.json()["licence_uploaded_at"]
+    text = SimpleUploadedFile("licence.txt", b"not a licence", content_type="text/plain")
+    response = client.post(f"{API}/organizations/{pending.pk}/licence/", {"business_licence": text})
+    assert "business_licence" in assert_error(response, 400, "invalid")["fields"]
+
+
+def test_a_verified_organisations_licence_is_locked(manage_client, org):
+    licence = SimpleUploadedFile("licence.pdf", b"%PDF-1.4 business licence", content_type="application/pdf")
+    response = manage_client.post(f"{API}/organizations/{org.pk}/licence/", {"business_licence": licence})
+    assert_error(response, 400, "licence_locked")
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """Every operation of the OpenAPI schema, read from the schema so a new endpoint is covered the day it appears:
-the owner reads its own objects, anonymous callers get 401, a read-only key cannot write (403), another
-organisation's object is a 404, and a body of the wrong shape is a 400 naming the fields.
+the owner reads its own objects, anonymous callers get 401, a read-only key cannot write and a write key cannot do
+what the schema marks as `manage` (403), another organisation's object is a 404, and a body of the wrong shape is a
+400 naming the fields. Every operation states the API key scope it needs (`x-api-key-scope`).
 
 Ids come from the module's world (tests/api/world.py). The allow-lists below are the deliberate exceptions, each
 with its reason; an operation missing from them answers like every other one.
@@ -21,6 +22,7 @@ SCHEMA = openapi_schema()
 OPERATIONS = operations(SCHEMA)
 DETAIL_OPERATIONS = [op for op in OPERATIONS if set(op.parameters) - {"month"}]  # `month` names a period, not an object
 WRITE_OPERATIONS = [op for op in OPERATIONS if op.is_write]
+MANAGE_OPERATIONS = [op for op in OPERATIONS if op.spec.get("x-api-key-scope") == "manage"]
 BODY_OPERATIONS = [op for op in OPERATIONS if "requestBody" in op.spec]
 
 # Operations anyone may call without credentials.
@@ -45,7 +47,18 @@ SHARED_WRITES = {
 # so these tests call them as the organisation's owner.
 PEOPLE_ONLY = {
     "api_keys_create": "API keys are issued by an owner or admin signed in, never by another key",
-    "api_keys_revoke": "API keys are revoked by an owner or admin signed in, never by another key",
+}
+# What an owner or admin does on the web, and so only a `manage` key may do through the API.
+MANAGE = {
+    "organizations_partial_update",
+    "organizations_upload_licence",
+    "memberships_change_role",
+    "memberships_destroy",
+    "invitations_create",
+    "invitations_revoke",
+    "api_keys_revoke",
+    "sandbox_exports_approve",
+    "sandbox_exports_reject",
 }
 
 pytestmark = pytest.mark.django_db
@@ -61,11 +74,12 @@ def call(client: APIClient, op: Operation, path: str, body: Any = None, multipar
     return getattr(client, op.method)(path, body, format="json") if op.is_write else client.get(path)
 
 
-def client_of(op: Operation, organization, raw_key: str) -> APIClient:
-    """The organisation's API key, or its owner signed in for the operations keys may not call."""
+def client_of(op: Operation, organization, keys: dict[str, str]) -> APIClient:
+    """The organisation's API key with the scope the operation needs, or its owner signed in for the operations keys
+    may not call; `keys` are the organisation's: {"write": …, "manage": …}."""
     if op.id in PEOPLE_ONLY:
         return signed_in(owner_of(Organization.objects.get(pk=organization.pk)))
-    return with_key(raw_key)
+    return with_key(keys["manage"] if op.id in MANAGE else keys["write"])
 
 
 def path_or_skip(op: Operation, ids: dict) -> str:
@@ -119,13 +133,55 @@ def test_a_read_only_key_cannot_write(op, world):
     assert_error(call(with_key(world.keys["read"]), op, path, {}), 403, "insufficient_scope")
 
 
+@pytest.mark.parametrize("op", **by_id(MANAGE_OPERATIONS))
+def test_a_write_key_cannot_manage(op, world):
+    path = url(op, world.ids, missing=0)
+    body = assert_error(call(with_key(world.keys["write"]), op, path, {}), 403, "insufficient_scope")
+    assert "manage" in body["detail"]
+
+
+def test_the_schema_states_every_operations_scope():
+    scopes = {op.id: op.spec.get("x-api-key-scope") for op in OPERATIONS}
+    assert {op for op, scope in scopes.items() if scope == "manage"} == MANAGE
+    assert {op for op, scope in scopes.items() if scope is None} == set(PUBLIC) | set(PEOPLE_ONLY)
+    assert {scopes[op] for op in READS_BY_POST} == {"read"}
+    for op in OPERATIONS:
+        if op.id not in MANAGE and op.id not in READS_BY_POST and scopes[op.id]:
+            assert scopes[op.id] == ("write" if op.is_write else "read"), op
+
+
+# --- lists ----------------------------------------------------------------------------------------------------
+
+LIST_OPERATIONS = [op for op in OPERATIONS if op.method == "get" and "Paginated" in str(op.spec["responses"]["200"])]
+
+
+def ordering_choices(op: Operation) -> list[str]:
+    parameter = next(p for p in op.spec.get("parameters", []) if p.get("name") == "ordering")
+    schema = resolved(parameter["schema"])
+    return resolved(schema.get("items", schema))["enum"]
+
+
+@pytest.mark.parametrize("op", **by_id(LIST_OPERATIONS))
+def test_every_list_is_paged_and_sorts_by_each_documented_field(op, world):
+    names = {p["name"] for p in op.spec.get("parameters", []) if p.get("in") == "query"}
+    assert {"page", "page_size", "ordering"} <= names
+    path = path_or_skip(op, world.ids)
+    client = with_key(world.keys["read"])
+    for choice in ordering_choices(op):
+        response = client.get(path, {"ordering": choice, "page_size": 2})
+        assert response.status_code == 200, (choice, response.content)
+        assert {"count", "next", "previous", "results"} <= set(response.json())
+    assert "ordering" in assert_error(client.get(path, {"ordering": "no_such_field"}), 400, "invalid")["fields"]
+
+
 # --- another organisation -------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("op", **by_id(DETAIL_OPERATIONS))
 def test_another_organisations_object_is_a_404(op, world):
     path = path_or_skip(op, {**world.ids, **world.private_ids})
-    response = call(client_of(op, world.outsider, world.keys["outsider"]), op, path, SHARED_WRITES.get(op.id, {}))
+    keys = {"write": world.keys["outsider"], "manage": world.keys["outsider-manage"]}
+    response = call(client_of(op, world.outsider, keys), op, path, SHARED_WRITES.get(op.id, {}))
     if op.id in SHARED:
         assert response.status_code == 200, response.content
     elif op.id in SHARED_WRITES:
@@ -175,7 +231,7 @@ def test_a_body_of_the_wrong_shape_is_a_400(op, world):
     body = wrong_body(op)
     if not body:
         pytest.skip("the body has no field that a wrong type could break")
-    client = client_of(op, world.org, world.keys["write"])
+    client = client_of(op, world.org, world.keys)
     response = call(client, op, path, body, multipart=media_type(op) == "multipart/form-data")
     fields = assert_error(response, 400, "invalid")["fields"]
     assert {re.split(r"[.\[]", name)[0] for name in fields} & set(body), fields  # `plans[0].price` is `plans`

@@ -8,6 +8,7 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts.choices import ApiKeyScope
@@ -15,6 +16,7 @@ from accounts.models import Membership, Organization
 from integrations.services import deliveries, endpoints
 from marketplace.models import Entitlement, Listing
 from marketplace.services import demands, downloads, feedback, payments, settlement
+from registry import services as registry_services
 from registry.models import DataProduct
 from sandbox.services import exports, workspaces
 from tests.factories import ApiKeyFactory, InvitationFactory, OrganizationFactory, member
@@ -43,7 +45,8 @@ class World:
     org: Organization
     other: Organization
     outsider: Organization
-    keys: dict[str, str] = field(default_factory=dict)  # "write", "read" (org's), "outsider" → raw key
+    # "write", "read", "manage" (org's), "outsider", "outsider-manage" → raw key
+    keys: dict[str, str] = field(default_factory=dict)
     # What fills a route's path parameters: `{id}` by the route's resource ("products", "sandbox/runs"), other
     # parameters by name ("plan_id", "listing_id", "number", "token", "month"); see tests.api.operations.
     ids: dict[str, object] = field(default_factory=dict)
@@ -56,7 +59,9 @@ def build_world() -> World:
     world.keys = {
         "write": ApiKeyFactory(organization=org)[1],
         "read": ApiKeyFactory(organization=org, scope=ApiKeyScope.READ)[1],
+        "manage": ApiKeyFactory(organization=org, scope=ApiKeyScope.MANAGE)[1],
         "outsider": ApiKeyFactory(organization=outsider)[1],
+        "outsider-manage": ApiKeyFactory(organization=outsider, scope=ApiKeyScope.MANAGE)[1],
     }
     world.ids |= _accounts(org)
     world.ids |= _catalogue(org)
@@ -66,6 +71,7 @@ def build_world() -> World:
     world.ids |= _sandbox(world)
     world.ids |= _webhooks(org)
     world.private_ids = _private(org)
+    world.ids["documents"] = world.private_ids["documents"]  # a document is its organisation's only, always
     return world
 
 
@@ -182,7 +188,10 @@ def _private(org: Organization) -> dict:
     product = DataProductFactory(organization=org)
     version = upload_version(product)  # not profiled: the profiling task waits for a commit that never comes
     listing = draft_listing(registered_product(organization=org))
+    consent = SimpleUploadedFile("consent.pdf", b"%PDF-1.4 consent of the data subjects")
+    document = registry_services.document_add(product=product, by=owner_of(org), title="Consent form", file=consent)
     return {
+        "documents": document.pk,
         "products": product.pk,
         "versions": version.pk,
         "listings": listing.pk,

@@ -60,7 +60,10 @@ def test_posting_a_demand_with_a_key(buyer, listing):
     body = response.json()
     assert body["is_own"] and body["status"] == "open" and body["budget_max"] == "9000.00"
     matches = key_of(buyer).get(f"{BASE}/demands/{body['id']}/matches/").json()
-    assert [match["listing"]["id"] for match in matches] == [listing.pk]
+    assert matches["count"] == 1 and [match["listing"]["id"] for match in matches["results"]] == [listing.pk]
+    ordered = key_of(buyer).get(f"{BASE}/demands/{body['id']}/matches/", {"ordering": "score"}).json()
+    assert ordered["results"] == matches["results"]
+    assert_error(key_of(buyer).get(f"{BASE}/demands/{body['id']}/matches/", {"ordering": "title"}), 400, "invalid")
 
 
 def test_bad_demands_are_400_by_field(buyer):

@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import re
-from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -24,19 +23,20 @@ from marketplace import fingerprint
 from tests.api import with_key
 from tests.factories import ApiKeyFactory, OrganizationFactory
 from tests.factories.accounts import owner_of
-from tests.factories.marketplace import PURPOSE, plan_fields, published_listing, registered_product
+from tests.factories.marketplace import (
+    PURPOSE,
+    REEFER_CSV,
+    REEFER_PRICE,
+    REEFER_TITLE,
+    REEFER_WORD,
+    plan_fields,
+    published_listing,
+    registered_product,
+)
 from tests.marketplace import stripe_helpers as stripe_test
 
 pytestmark = pytest.mark.django_db
 
-TITLE = "Qingdao reefer container throughput"
-WORD = "reefer"
-PRICE = Decimal("5000.00")
-PORTS = ("Qingdao", "Rizhao", "Yantai", "Weihai", "Dongying")
-# 120 distinct records: enough for the fingerprint to name its contract (25 matching records reach z = 5).
-CSV = ("date,port,berth,reefers\n" + "".join(
-    f"2026-{1 + i % 12:02d}-{1 + i % 28:02d},{PORTS[i % 5]},B{i % 17},{300 + 7 * i}\n" for i in range(120)
-)).encode()  # fmt: skip
 API = "/api/v1"
 
 
@@ -45,8 +45,8 @@ def listing():
     """A verified merchant's registered product, published with a paid one-off licence (no approval needed), next
     to another merchant's listing the search must leave out."""
     published_listing(registered_product(title="Dalian port weather"))
-    product = registered_product(title=TITLE, content=CSV)
-    return published_listing(product, plans=[plan_fields("licence", name="One-off licence", price=PRICE)])
+    product = registered_product(title=REEFER_TITLE, content=REEFER_CSV)
+    return published_listing(product, plans=[plan_fields("licence", name="One-off licence", price=REEFER_PRICE)])
 
 
 @pytest.fixture
@@ -84,14 +84,14 @@ def find_in_catalogue(browser, word: str) -> str:
     page = browser.get(reverse("marketplace:catalogue"), {"q": word})
     assert page.status_code == 200
     results = re.findall(r'<h3 class="listing-card-title"><a href="([^"]+)">([^<]+)</a></h3>', page.content.decode())
-    assert [title for _url, title in results] == [TITLE], f"searching for {word!r} found {results}"
+    assert [title for _url, title in results] == [REEFER_TITLE], f"searching for {word!r} found {results}"
     return results[0][0]
 
 
 def open_product_page(browser, url: str) -> tuple[str, dict]:
     """The product page's request form on the licence plan: where it posts and its hidden fields."""
     html = browser.get(url).content.decode()
-    assert TITLE in html and "One-off licence" in html and "¥5,000.00" in html
+    assert REEFER_TITLE in html and "One-off licence" in html and "¥5,000.00" in html
     form = re.search(r'<form class="plan-request" method="post" action="([^"]+)">(.*?)</form>', html, re.S)
     assert form, "the product page offers no request form"
     hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form.group(2)))
@@ -163,13 +163,13 @@ def download_from(browser, contract_html: str) -> tuple[bytes, str]:
 
 def assert_fingerprinted_for(delivered: bytes, number: str, tmp_path) -> None:
     """The merchant's values, byte-for-byte different only by the marks, which name this contract and no other."""
-    assert delivered != CSV
+    assert delivered != REEFER_CSV
 
     def rows(content: bytes) -> list:
         return list(csv.reader(io.StringIO(content.decode(), newline="")))
 
-    assert rows(delivered) == rows(CSV)
-    assert delivered.replace(b'"', b"") == CSV  # the marks are quotes around values that need none
+    assert rows(delivered) == rows(REEFER_CSV)
+    assert delivered.replace(b'"', b"") == REEFER_CSV  # the marks are quotes around values that need none
     copy = tmp_path / "copy.csv"
     copy.write_bytes(delivered)
     results = fingerprint.score(fingerprint.read_marks(copy), [number, "DB-2026-NOBODY"])
@@ -179,7 +179,7 @@ def assert_fingerprinted_for(delivered: bytes, number: str, tmp_path) -> None:
 def test_a_buyer_finds_signs_pays_with_a_test_card_and_downloads_in_the_browser(browser, listing, stripe_js, stripe,
                                                                                 tmp_path):  # fmt: skip
     # given the buyer found the product and signed a contract on its licence
-    product_page = find_in_catalogue(browser, WORD)
+    product_page = find_in_catalogue(browser, REEFER_WORD)
     contract_url = request_and_sign(browser, *open_product_page(browser, product_page))
     html = contract_page(browser, contract_url)
     assert status_on(html) == "awaiting_payment" and "Pay to start it." in html
@@ -202,7 +202,7 @@ def test_a_buyer_finds_signs_pays_with_a_test_card_and_downloads_in_the_browser(
 def test_a_declined_card_leaves_the_contract_awaiting_payment_with_a_clear_message(browser, listing, stripe_js,
                                                                                    stripe):  # fmt: skip
     # given a signed contract and its pay page
-    contract_url = request_and_sign(browser, *open_product_page(browser, find_in_catalogue(browser, WORD)))
+    contract_url = request_and_sign(browser, *open_product_page(browser, find_in_catalogue(browser, REEFER_WORD)))
     pay_url = pay_link_on(contract_page(browser, contract_url))
     _html, secret, status_url = open_pay_page(browser, pay_url)
     # when the card issuer declines the card (4000 0000 0000 0341) and Stripe says so
@@ -223,7 +223,7 @@ def test_a_declined_card_leaves_the_contract_awaiting_payment_with_a_clear_messa
 def test_after_a_failed_attempt_paying_again_with_a_good_card_works(browser, listing, stripe_js, stripe, tmp_path):
     # given a first card whose 3-D Secure check the buyer failed (localstripe cannot try again after a charge was
     # declined, real Stripe can; a failed check leaves the same PaymentIntent to try again on both)
-    contract_url = request_and_sign(browser, *open_product_page(browser, find_in_catalogue(browser, WORD)))
+    contract_url = request_and_sign(browser, *open_product_page(browser, find_in_catalogue(browser, REEFER_WORD)))
     pay_url = pay_link_on(contract_page(browser, contract_url))
     _html, secret, status_url = open_pay_page(browser, pay_url)
     assert stripe_test.confirm_card_payment(secret, stripe_test.card_asking_3ds())["status"] == "requires_action"
@@ -252,10 +252,10 @@ def partner_of(organization):
 
 def search_listings(api, word: str) -> dict:
     """The catalogue searched for `word`: the one listing found."""
-    response = api.get(f"{API}/listings/", {"q": word})
+    response = api.get(f"{API}/listings/", {"search": word})
     assert response.status_code == 200
     results = response.json()["results"]
-    assert [row["title"] for row in results] == [TITLE]
+    assert [row["title"] for row in results] == [REEFER_TITLE]
     return results[0]
 
 
@@ -309,7 +309,7 @@ def download(api, url: str) -> bytes:
 def test_a_partner_system_does_the_same_with_an_api_key(listing, buyer, stripe, tmp_path):
     api = partner_of(buyer)
     # given the listing found by a word of its title, and a contract on its licence requested and signed
-    found = search_listings(api, WORD)
+    found = search_listings(api, REEFER_WORD)
     contract = request_and_sign_contract(api, found["id"], licence_plan_of(api, found["id"])["id"])
     assert contract["status"] == "awaiting_payment" and contract["price"] == "5000.00"
     # when the partner starts the payment, confirms it with 4242 4242 4242 4242 and Stripe tells Databourse
@@ -330,7 +330,7 @@ def test_a_partner_system_does_the_same_with_an_api_key(listing, buyer, stripe, 
 
 def test_looking_at_a_declined_payment_again_records_the_decline_once(browser, listing, stripe_js, stripe):
     # given a card declined and Stripe's event about it delivered
-    contract_url = request_and_sign(browser, *open_product_page(browser, find_in_catalogue(browser, WORD)))
+    contract_url = request_and_sign(browser, *open_product_page(browser, find_in_catalogue(browser, REEFER_WORD)))
     pay_url = pay_link_on(contract_page(browser, contract_url))
     _html, secret, status_url = open_pay_page(browser, pay_url)
     stripe_test.confirm_card_payment(secret, stripe_test.DECLINED)

@@ -11,7 +11,7 @@ from accounts.choices import ApiKeyScope, Role
 from marketplace import filters
 from marketplace.api.listings import CatalogueListingSerializer, ListingSummaryFields
 from marketplace.choices import ListingStatus
-from marketplace.filters import ListingFilter, catalogue_entries
+from marketplace.filters import CatalogueResults, CatalogueRows, ListingFilter, catalogue_entries
 from marketplace.models import Listing, PricePlan, Review
 from marketplace.services import feedback, listings
 from tests.api import assert_error, signed_in, with_key
@@ -82,8 +82,8 @@ def test_search_filters_and_sorting(buyer_client, product):
         registered_product(title="医院床位占用", summary="每日床位。", sector="healthcare"),
         plans=[plan_fields("subscription", price=Decimal("100"))],
     )
-    assert titles(buyer_client.get(API, {"q": "床位"})) == ["医院床位占用"]
-    assert titles(buyer_client.get(API, {"q": "Throughput"})) == ["Qingdao port throughput"]
+    assert titles(buyer_client.get(API, {"search": "床位"})) == ["医院床位占用"]
+    assert titles(buyer_client.get(API, {"search": "Throughput"})) == ["Qingdao port throughput"]
     assert titles(buyer_client.get(API, {"sector": "healthcare"})) == ["医院床位占用"]
     assert titles(buyer_client.get(API, {"plan_kind": "licence"})) == ["Qingdao port throughput"]
     assert titles(buyer_client.get(API, {"merchant": product.organization_id})) == ["Qingdao port throughput"]
@@ -137,22 +137,22 @@ def test_a_search_ranks_its_window_of_newest_matches(buyer_client, product, monk
     published_listing(product, title="Berths", description="Throughput per berth.")
     published_listing(product, title="Cranes", description="Throughput per crane.")
     # when searching
-    body = buyer_client.get(API, {"q": "throughput"}).json()
+    body = buyer_client.get(API, {"search": "throughput"}).json()
     # then the two newest matches are ranked, and the answer says more matched
     assert body["count"] == 2 and body["capped"] is True
     assert titles_of(body) == ["Cranes", "Berths"]
-    assert titles(buyer_client.get(API, {"q": "throughput", "ordering": "newest", "page_size": 1, "page": 2})) == [
+    assert titles(buyer_client.get(API, {"search": "throughput", "ordering": "newest", "page_size": 1, "page": 2})) == [
         "Berths"
     ]
-    assert buyer_client.get(API, {"q": "harbour"}).json() | {"results": []} == {
+    assert buyer_client.get(API, {"search": "harbour"}).json() | {"results": []} == {
         "count": 1, "next": None, "previous": None, "results": [], "capped": False,
     }  # fmt: skip
 
 
 QUERIES = [
     {},
-    {"q": "tons"},
-    {"q": "tons", "plan_kind": "licence", "ordering": "quality"},
+    {"search": "tons"},
+    {"search": "tons", "plan_kind": "licence", "ordering": "quality"},
     {"sector": "marine", "ordering": "quality"},
     {"classification": "general", "price_min": "1", "quality_min": "0", "ordering": "-price", "page_size": 10},
 ]
@@ -190,7 +190,7 @@ def test_a_page_is_one_query_a_search_too(buyer_client, product, django_assert_m
     with django_assert_max_num_queries(baseline):  # the page with its capped count
         buyer_client.get(API, {"sector": "marine", "ordering": "price"})
     with django_assert_max_num_queries(baseline):  # the newest matches' page, ranked, with their capped count
-        buyer_client.get(API, {"q": "tons"})
+        buyer_client.get(API, {"search": "tons"})
 
 
 def test_the_fast_catalogue_serializer_says_what_the_declared_fields_say(product):
@@ -202,6 +202,76 @@ def test_the_fast_catalogue_serializer_says_what_the_declared_fields_say(product
     page = ListingFilter({}, queryset=catalogue_entries()).results()[0:10]
     assert len(rows) == 2
     assert CatalogueListingSerializer(rows, many=True).data == ListingSummaryFields(page, many=True).data
+
+
+def test_q_still_searches_but_search_is_the_documented_name(buyer_client, product):
+    published_listing(product, title="Harbour cranes")
+    published_listing(registered_product(), title="Hospital beds")
+    assert titles(buyer_client.get(API, {"q": "cranes"})) == ["Harbour cranes"]
+    assert titles(buyer_client.get(API, {"search": "beds", "q": "cranes"})) == ["Hospital beds"]
+    assert "search" in ListingFilter.base_filters and "q" not in ListingFilter.base_filters  # what the schema lists
+
+
+SHAPES = [
+    {},
+    {"ordering": "newest"},
+    {"ordering": "price"},
+    {"ordering": "-price"},
+    {"ordering": "quality"},
+    {"sector": "healthcare"},
+    {"classification": "general", "ordering": "price"},
+    {"plan_kind": "subscription"},
+    {"price_min": "100", "price_max": "900"},
+    {"quality_min": "50", "ordering": "quality"},
+    {"search": "port"},
+    {"search": "port tons"},
+    {"search": "港口"},
+    {"search": "port", "ordering": "-price"},
+    {"search": "tons", "sector": "marine", "ordering": "quality"},
+]
+
+
+@pytest.fixture
+def varied_catalogue(product) -> None:
+    """Listings with ties (the same publication time), no price, no quality, and words in titles or descriptions."""
+    published_listing(product, title="Port tons", plans=[plan_fields(price=Decimal("900"))])
+    published_listing(product, title="Berths", description="port 港口", plans=[plan_fields("subscription")])
+    published_listing(
+        registered_product(sector="healthcare"), title="港口 beds", description="tons",
+        plans=[plan_fields("subscription", price=Decimal("100"))],
+    )  # fmt: skip
+    for n in range(4):
+        published_listing(product, title=f"Port {n}", description="tons" if n % 2 else "")
+    listings_ = list(Listing.objects.order_by("pk"))
+    tie = listings_[0].published_at
+    Listing.objects.filter(pk__in=[listings_[1].pk, listings_[3].pk, listings_[4].pk]).update(published_at=tie)
+    Listing.objects.filter(pk=listings_[2].pk).update(min_price=None)
+    Listing.objects.filter(pk__in=[listings_[3].pk, listings_[5].pk]).update(quality_score=None)
+
+
+def _orm_page(data: dict, page: slice) -> tuple[list[dict], int]:
+    found = ListingFilter(data, queryset=catalogue_entries())
+    assert found.is_valid()
+    page_rows = found.qs.values(*filters.ENTRY_VALUES)  # sets `searching`
+    limit = filters.SEARCH_WINDOW if found.searching else filters.MAX_RESULTS
+    results = CatalogueResults(page_rows, matching=found.matching, limit=limit)
+    return list(results.expect(page)[page]), results.matched
+
+
+@pytest.mark.parametrize("data", SHAPES)
+def test_the_api_pages_sql_reads_what_the_orm_reads(varied_catalogue, data, monkeypatch):
+    # given small caps, so that the count and the search's window are cut too
+    monkeypatch.setattr(filters, "MAX_RESULTS", 4)
+    monkeypatch.setattr(filters, "SEARCH_WINDOW", 3)
+    for page in (slice(0, 2), slice(2, 4), slice(6, 8)):
+        # when the API's page is read with its hand-written SQL
+        found = ListingFilter(data, queryset=catalogue_entries())
+        assert found.is_valid()
+        rows = found.results(rows=True).expect(page)
+        assert isinstance(rows, CatalogueRows)
+        entries = [{k: v for k, v in row.items() if k != "matched"} for row in rows[page]]
+        # then it has the ORM's rows, in its order, and its capped count
+        assert (entries, rows.matched) == _orm_page(data, page)
 
 
 # --- a listing ----------------------------------------------------------------------------------------------------

@@ -146,7 +146,10 @@ def test_the_merchant_reads_balance_entries_and_statements(contract, django_asse
     assert entries["results"][1]["contract_number"] == contract.number and entries["results"][1]["fee"] == "5.00"
     month = f"{timezone.localdate():%Y-%m}"
     months = client.get(f"{API}/settlement/statements/").json()
-    assert months[0]["month"] == month and months[0]["closing"] == "185.00"
+    assert months["count"] == 1 and months["next"] is None
+    assert months["results"][0]["month"] == month and months["results"][0]["closing"] == "185.00"
+    assert client.get(f"{API}/settlement/statements/", {"ordering": "month"}).json()["results"] == months["results"]
+    assert_error(client.get(f"{API}/settlement/statements/", {"ordering": "net"}), 400, "invalid")
     statement = client.get(f"{API}/settlement/statements/{month}/").json()
     assert statement["opening"] == "0.00" and statement["closing"] == "185.00" and len(statement["entries"]) == 4
     assert statement["totals"]["sale"]["net"] == "285.00"

@@ -3,10 +3,7 @@ stay flat as the lists grow. Each test makes one request with a few rows, adds m
 of their own: plans of every kind, refunds, payouts, matches, offers), makes it again and expects the same number
 of queries. The catalogue and its API (listings) are covered with the catalogue."""
 
-import itertools
-import uuid
 from collections.abc import Callable
-from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -16,25 +13,32 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.services import grant_to_organization
-from marketplace.choices import ComplaintKind, ContractStatus, EntitlementKind, ListingStatus, PaymentStatus, PlanKind
-from marketplace.models import Contract, DemandMatch, Entitlement, Listing, Payment, PricePlan, Refund
-from marketplace.services import contracts, demands, feedback, metering, settlement
+from marketplace.choices import ComplaintKind, EntitlementKind
+from marketplace.models import Contract, DemandMatch, Entitlement
+from marketplace.services import demands, feedback, metering, settlement
 from marketplace.services.stats import month_starts
 from registry.choices import Sector
 from tests.api import signed_in
 from tests.factories import OrganizationFactory
 from tests.factories.accounts import owner_of
 from tests.factories.bulk import at, calls, downloads
-from tests.factories.marketplace import contract_on, plan_fields, published_listing, regulator
+from tests.factories.marketplace import (
+    PLANS,
+    contract_on,
+    held,
+    more_listings,
+    offer,
+    paid,
+    payouts,
+    post_demand,
+    published_listing,
+)
 from tests.factories.marketplace import registered_product as product_of
 from tests.marketplace.stripe_helpers import booked_sale
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1"
-PLANS = [plan_fields("licence"), plan_fields("metered_api"), plan_fields("sandbox", price=Decimal(0))]
-_serial = itertools.count(1)
 
 
 def url(name: str, *args: Any) -> str:
@@ -112,67 +116,6 @@ def listing(merchant):
     return published_listing(product_of(merchant, sector=Sector.MARINE), plans=PLANS, title="Container throughput")
 
 
-def held(listing: Listing, buyer, count: int) -> list[Contract]:
-    """`count` active contracts of the buyer on the listing, on each of its plans in turn (a download, metered API
-    or sandbox entitlement each)."""
-    plans = list(listing.plans.order_by("position"))
-    made = []
-    for index in range(count):
-        contract = contract_on(listing, plan=plans[index % len(plans)], buyer=buyer)
-        if contract.status != ContractStatus.ACTIVE:  # free plans start at once
-            contract = contracts.contract_activate(contract=contract)
-        made.append(contract)
-    return made
-
-
-def more_listings(listing: Listing, count: int) -> list[Listing]:
-    """`count` more published listings of the same merchant and product, each with a plan, granted like real ones."""
-    made = []
-    for _ in range(count):
-        clone = Listing.objects.create(
-            product=listing.product, organization=listing.organization, title=f"{listing.title} {next(_serial)}",
-            permitted_purposes=listing.permitted_purposes, status=ListingStatus.PUBLISHED,
-            created_by=listing.created_by, published_at=timezone.now(), min_price=Decimal(100),
-        )  # fmt: skip
-        PricePlan.objects.create(listing=clone, kind=PlanKind.LICENCE, name="Licence", price=Decimal(100))
-        grant_to_organization(clone, listing.organization)
-        made.append(clone)
-    return made
-
-
-def paid(contract: Contract, refunds: int = 0) -> Payment:
-    """A succeeded payment of the contract, visible to both parties, with `refunds` partial refunds."""
-    payment = Payment.objects.create(
-        contract=contract, amount=Decimal(5000), status=PaymentStatus.SUCCEEDED,
-        stripe_payment_intent=f"pi_{uuid.uuid4().hex[:20]}", idempotency_key=uuid.uuid4().hex,
-    )  # fmt: skip
-    grant_to_organization(payment, contract.buyer)
-    grant_to_organization(payment, contract.merchant)
-    by = owner_of(contract.merchant)
-    Refund.objects.bulk_create(
-        Refund(payment=payment, amount=Decimal(10), reason="Late delivery.", idempotency_key=uuid.uuid4().hex,
-               stripe_refund=f"re_{uuid.uuid4().hex[:20]}", requested_by=by)
-        for _ in range(refunds)
-    )  # fmt: skip
-    return payment
-
-
-def post_demand(buyer, title: str = "Container throughput by terminal", **fields) -> Any:
-    return demands.demand_post(organization=buyer, by=owner_of(buyer), title=title, sector=Sector.MARINE,
-                               need="Daily container throughput at Qingdao port terminals.", **fields)  # fmt: skip
-
-
-def offer(demand, listing: Listing) -> Any:
-    return demands.offer_make(demand=demand, listing=listing, plan=listing.plans.first(), price=Decimal(4200),
-                              by=owner_of(listing.organization), message="Ready to deliver.")  # fmt: skip
-
-
-def payouts(merchant, count: int) -> None:
-    by = regulator()
-    for _ in range(count):
-        settlement.payout_create(organization=merchant, amount=Decimal(10), by=by)
-
-
 # --- /api/v1/ -----------------------------------------------------------------------------------------------------
 
 
@@ -230,7 +173,7 @@ def test_demand_matches_api(listing, buyer):
         for clone in more_listings(listing, 8):
             DemandMatch.objects.create(demand=demand, listing=clone, score=0.5)
 
-    assert_flat(signed_in(owner_of(buyer)), f"{API}/demands/{demand.pk}/matches/", grow, items)
+    assert_flat(signed_in(owner_of(buyer)), f"{API}/demands/{demand.pk}/matches/", grow, results)
 
 
 def test_offers_api(listing, merchant, buyer):
@@ -291,7 +234,7 @@ def test_settlement_statements_api(listing, merchant):
             sale = booked_sale(contract_on(listing), "100.00")
             settlement.entries_of(merchant).filter(payment=sale).update(created_at=at(month))
 
-    assert_flat(signed_in(owner_of(merchant)), f"{API}/settlement/statements/", grow, items)
+    assert_flat(signed_in(owner_of(merchant)), f"{API}/settlement/statements/", grow, results)
 
 
 def test_settlement_statement_of_a_month_api(listing, merchant):

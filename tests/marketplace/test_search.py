@@ -102,7 +102,7 @@ def test_relevance_puts_title_matches_first():
     published_listing(in_columns, description="Arrivals and departures.")
     published_listing(registered_product(title="Container throughput"))
     # when searching with relevance ordering
-    filters = ListingFilter({"q": "throughput", "ordering": "relevance"}, queryset=Listing.objects.all())
+    filters = ListingFilter({"search": "throughput", "ordering": "relevance"}, queryset=Listing.objects.all())
     # then the title match comes first
     assert [listing.title for listing in filters.qs] == ["Container throughput", "Berth schedule"]
 
@@ -112,7 +112,7 @@ def test_every_word_of_the_query_must_match():
     published_listing(registered_product(title="Port calls", summary="Vessels per day."))
     ranked = search.filter_search(Listing.objects.all(), "port").order_by("-rank", "title")
     assert {listing.title for listing in ranked} == {"Port throughput", "Port calls"}
-    boosted = ListingFilter({"q": "port throughput"}, queryset=Listing.objects.all()).qs
+    boosted = ListingFilter({"search": "port throughput"}, queryset=Listing.objects.all()).qs
     assert [listing.title for listing in boosted] == ["Port throughput"]
 
 
@@ -171,7 +171,7 @@ def test_the_fallback_is_used_off_postgresql(catalogue, monkeypatch):
     assert "rank" not in listings.query.annotations
     assert [listing.title for listing in listings] == ["青岛港口集装箱吞吐量"]
     # and relevance ordering then falls back to the newest first
-    ordered = ListingFilter({"q": "beds"}, queryset=Listing.objects.all()).qs
+    ordered = ListingFilter({"search": "beds"}, queryset=Listing.objects.all()).qs
     assert [listing.title for listing in ordered] == ["Hospital bed occupancy"]
 
 

@@ -430,3 +430,22 @@ def test_list_pages_do_not_grow_with_their_rows(client, operator, operator_owner
         workspaces.saved_query_save(dataset=dataset, by=analyst, title=f"Q{i}", sql=SQL)
         run(dataset, analyst, SQL)
     assert {name: _count(client, path) for name, path in buyer_lists.items()} == few
+
+
+def test_a_disclosure_note_is_worded_again_in_the_readers_language():
+    """A run's notes are stored in the language of whoever ran the query (a worker, in English); a reader sees them
+    built again from their code and numbers in the active language, and old notes without numbers as they were."""
+    from django.utils import translation
+
+    from sandbox.web.common import note_text
+
+    note = {"code": "small_groups", "count": 2, "params": {"minimum": 10}, "message": "stored in another language"}
+    with translation.override("en"):
+        assert note_text(note) == "2 groups had fewer than 10 rows and were left out."
+    with translation.override("zh-hans"):
+        assert note_text(note) == translation.ngettext(
+            "%(count)d group had fewer than %(minimum)d rows and was left out.",
+            "%(count)d groups had fewer than %(minimum)d rows and were left out.",
+            2,
+        ) % {"count": 2, "minimum": 10}
+    assert note_text({"code": "small_groups", "count": 2, "message": "as stored"}) == "as stored"

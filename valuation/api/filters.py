@@ -8,12 +8,13 @@ import django_filters
 from django.db.models import F, OrderBy
 from django.utils.translation import gettext_lazy as _
 
+from core.api import OrderingFilter, ordering
 from registry.choices import Sector
 from valuation.choices import Method, PerformerKind, ValuationStatus
 from valuation.models import ComparableTransaction, Valuation
 
 
-class NullsLastOrderingFilter(django_filters.OrderingFilter):
+class NullsLastOrderingFilter(OrderingFilter):
     """Valuations not done yet have no value: they come last whichever way the list is sorted."""
 
     def get_ordering_value(self, param: str) -> OrderBy:
@@ -29,10 +30,7 @@ class ValuationFilter(django_filters.FilterSet):
     performer_kind = django_filters.ChoiceFilter(
         choices=PerformerKind.choices, help_text=_("`self` for self-assessments, `accredited` for appraisals.")
     )
-    ordering = NullsLastOrderingFilter(
-        fields=(("created_at", "created_at"), ("value", "value")),
-        help_text=_("Sort by a field; a leading `-` sorts descending."),
-    )
+    ordering = ordering("created_at", "finished_at", "value", filter_class=NullsLastOrderingFilter)
 
     class Meta:
         model = Valuation
@@ -47,6 +45,7 @@ class ComparableFilter(django_filters.FilterSet):
     transacted_before = django_filters.DateFilter(
         field_name="transacted_on", lookup_expr="lte", help_text=_("On or before this date.")
     )
+    ordering = ordering("transacted_on", "created_at", "price")
 
     class Meta:
         model = ComparableTransaction
