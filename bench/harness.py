@@ -49,11 +49,11 @@ def compare(name: str, fn: Callable, baseline_name: str, baseline: Callable, *, 
 
 
 def print_table(results: list[Result]) -> None:
-    header = f"{'benchmark':<44} {'figure':>10} {'baseline':<34} {'base':>10} {'ratio':>7} {'goal':>6}  ok"
+    header = f"{'benchmark':<58} {'figure':>10} {'baseline':<34} {'base':>10} {'ratio':>7} {'goal':>6}  ok"
     print(header)
     print("-" * len(header))
     for r in results:
         print(
-            f"{r.name:<44} {r.seconds * 1000:>8.2f}ms {r.baseline_name:<34} {r.baseline_seconds * 1000:>8.2f}ms "
+            f"{r.name:<58} {r.seconds * 1000:>8.2f}ms {r.baseline_name:<34} {r.baseline_seconds * 1000:>8.2f}ms "
             f"{r.ratio:>6.2f}x {r.goal:>5.1f}x  {'yes' if r.ok else 'NO'}"
         )
