@@ -189,13 +189,3 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if request.path_info.startswith(API_PREFIX):
         return _error(500, "server_error", _("A server error occurred; it has been logged."))
     return defaults.server_error(request)
-
-
-def __getattr__(name: str) -> Any:
-    """`core.api.AutoSchema` is accounts.api.schema's, imported on first use: drf-spectacular's AutoSchema imports
-    DRF's generic views, which import this module for DEFAULT_PAGINATION_CLASS."""
-    if name == "AutoSchema":
-        from accounts.api.schema import AutoSchema
-
-        return AutoSchema
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,7 +24,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.viewsets import ViewSetMixin
 
-from core.api import AutoSchema as ScopedAutoSchema
+from accounts.api.schema import AutoSchema as ScopedAutoSchema
 from core.errors import InvalidTransition, OrganizationNotVerified, PermissionDeniedError
 from core.idempotency import (
     HEADER,

@@ -226,7 +226,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "core.api.PageNumberPagination",
     "PAGE_SIZE": 20,  # every list, the listings catalogue too (marketplace.api.listings)
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "core.openapi.AutoSchema",  # core.api.AutoSchema (scopes) and summaries
+    "DEFAULT_SCHEMA_CLASS": "core.openapi.AutoSchema",  # accounts.api.schema.AutoSchema (scopes) and summaries
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

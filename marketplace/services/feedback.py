@@ -97,12 +97,16 @@ def rating_summary(listing: Listing) -> RatingSummary:
     """A listing's average rating (one decimal; None without ratings), their count and distribution, in one query."""
     counts = {f"n{stars}": Count("pk", filter=Q(rating=stars)) for stars in RATINGS}
     row = Review.objects.filter(listing=listing).aggregate(average=Avg("rating"), count=Count("pk"), **counts)
-    average = row["average"]
     return {
-        "average": None if average is None else Decimal(str(average)).quantize(Decimal("0.1"), ROUND_HALF_UP),
+        "average": rounded_average(row["average"]),
         "count": row["count"],
         "distribution": {stars: row[f"n{stars}"] for stars in RATINGS},
     }
+
+
+def rounded_average(average: float | Decimal | None) -> Decimal | None:
+    """An average rating as shown: one decimal, halves up (None without ratings)."""
+    return None if average is None else Decimal(str(average)).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
 
 def rating_fields() -> dict[str, Expression]:

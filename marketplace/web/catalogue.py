@@ -8,7 +8,6 @@ buttons to manage it), anyone else gets 404 for an unpublished one. The masked s
 shows; column statistics that come from single rows (minimum, maximum, frequent values) are left out.
 """
 
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import F, OuterRef, StringAgg, Subquery, Value, Window
@@ -163,10 +162,8 @@ def _tag_names() -> Subquery:
 def _reviews(listing: Listing) -> dict[str, Any]:
     """The latest reviews, and the average and count stored on the listing (`feedback.refresh_rating`)."""
     latest = list(feedback.listing_reviews(listing)[:LATEST_REVIEWS])
-    average = listing.rating_average
-    if average is not None:
-        average = Decimal(str(average)).quantize(Decimal("0.1"), ROUND_HALF_UP)
-    return {"rating": {"average": average, "count": listing.review_count}, "reviews": latest}
+    rating = {"average": feedback.rounded_average(listing.rating_average), "count": listing.review_count}
+    return {"rating": rating, "reviews": latest}
 
 
 def registered_version(product_id: int) -> ProductVersion | None:
