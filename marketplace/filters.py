@@ -16,7 +16,7 @@ costs no more than a rare word.
 
 import copy
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import django_filters
 from django import forms
@@ -60,9 +60,9 @@ ORDER_BY = {
 # A browse holds at most this many listings (like GitHub's search): counting every listing of a 100,000-listing
 # catalogue would cost more than the page itself, and nobody reads past it.
 MAX_RESULTS = 1000
-# A search ranks (and pages through) its newest this many matches. Finding them walks the newest-first index until
-# that many matched, so a word in 5% of the catalogue reads twenty entries per match: the window is kept small enough
-# for that to stay cheap, and the answer says `capped` when more matched.
+# A search ranks (and pages through) its newest this many matches. Finding them walks the search table newest first
+# until that many matched, so a word in 5% of the catalogue reads twenty entries per match: the window is kept small
+# enough for that to stay cheap, and the answer says `capped` when more matched.
 SEARCH_WINDOW = 200
 APPLIED_AROUND = frozenset({"search", "q", "own", "ordering"})  # by filter_queryset itself, around the other filters
 
@@ -212,41 +212,86 @@ ORDER_SQL = {  # ORDER_BY's
 }
 LOOKUP_SQL = {"exact": "=", "gte": ">=", "lte": "<=", "contains": "LIKE"}  # the lookups of ListingFilter's filters
 PUBLISHED_SQL = f"l.status = '{ListingStatus.PUBLISHED}'"
+# A search's newest SEARCH_WINDOW + 1 matches (the window is their first SEARCH_WINDOW, the capped count is theirs):
+# found by walking the narrow search table (CatalogueSearchEntry) newest first, testing each entry's vector, over at
+# most its SEARCH_DEPTH newest entries; when fewer matched there (a rare word), the listing's GIN index finds them all
+# (the second half of `found` runs only then). The window is ranked (`rank`, the relevance: computed as the entries are
+# read) or sorted by the listing's columns; `page` numbers it, and the page's entries are read for their positions.
+# `filters` (the published listings that the other filters let through) narrows the walk through the listing.
+SEARCH_DEPTH = 10_000
+SEARCH_SQL = (
+    "WITH recent AS MATERIALIZED (SELECT s.listing_id AS id, s.published_at, {entry_rank} AS rank "
+    "FROM (SELECT listing_id, published_at, title, vector FROM marketplace_cataloguesearchentry "
+    "ORDER BY published_at DESC, listing_id DESC LIMIT {depth}) s{listing} WHERE s.vector @@ {tsquery}{and_filters} "
+    "ORDER BY s.published_at DESC, s.listing_id DESC LIMIT {found}), "
+    "found AS MATERIALIZED (SELECT * FROM recent WHERE (SELECT COUNT(*) FROM recent) = {found} UNION ALL "
+    "(SELECT l.id, l.published_at, {listing_rank} FROM marketplace_listing l WHERE {filters} "
+    "AND l.search_vector @@ {tsquery} AND (SELECT COUNT(*) FROM recent) < {found} "
+    "ORDER BY l.published_at DESC, l.id DESC LIMIT {found})), "
+    "page AS MATERIALIZED (SELECT w.id, ROW_NUMBER() OVER (ORDER BY {order}) AS position "
+    "FROM (SELECT * FROM found ORDER BY published_at DESC, id DESC LIMIT {limit}) w{window_listing}) "
+    "{entries}JOIN page ON page.id = l.id WHERE page.position > {start} AND page.position <= {stop} "
+    "ORDER BY page.position"
+)
+RANKED_WINDOW_SQL = "w.rank DESC, w.published_at DESC, w.id DESC"  # the relevance sort, over the window's ranks
+
+
+class CatalogueSearch(NamedTuple):
+    """A search as CatalogueRows reads it: its query, its tsquery (SQL), whether the window is sorted by relevance."""
+
+    query: str
+    tsquery: str
+    ranked: bool
 
 
 class CatalogueRows(CatalogueResults):
     """CatalogueResults as rows (dicts of ENTRY_VALUES), read with the SQL above: the published listings that `where`
-    lets through (with `params`; a search's: its SEARCH_WINDOW newest matches), sorted by `order` (`order_params`)."""
+    lets through (with `params`), sorted by `order` (`order_params`). A search (`search`) reads its SEARCH_WINDOW newest
+    matches of `filters` (`where` without the words) instead: SEARCH_SQL."""
 
-    def __init__(self, *, where: str, params: list, window: bool, order: str, order_params: list, limit: int) -> None:
+    def __init__(
+        self, *, where: str, params: list, order: str, order_params: list, limit: int,
+        search: CatalogueSearch | None = None, filters: tuple[str, list] = (PUBLISHED_SQL, []),
+    ) -> None:  # fmt: skip
         super().__init__(Listing.objects.none(), matching=Listing.objects.none(), limit=limit)
-        self.where, self.params, self.window = where, params, window
+        self.where, self.params, self.search, self.filters = where, params, search, filters
         self.order, self.order_params = order, order_params
 
     def _read(self, key: slice, *, counted: bool = False) -> list:
-        sql, params = self._search_sql() if self.window else self._browse_sql(counted=counted)
-        sql += f" LIMIT {int(key.stop) - int(key.start)} OFFSET {int(key.start)}"
-        names = (*ENTRY_VALUES, "matched") if counted or self.window else ENTRY_VALUES
+        start, stop = int(key.start), int(key.stop)
+        if self.search:
+            sql, params = self._search_sql(start, stop)
+        else:
+            sql, params = self._browse_sql(counted=counted)
+            sql += f" LIMIT {stop - start} OFFSET {start}"
+        names = (*ENTRY_VALUES, "matched") if counted or self.search else ENTRY_VALUES
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, *self.order_params])
+            cursor.execute(sql, params)
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def _browse_sql(self, *, counted: bool) -> tuple[str, list]:
         matched = ", " + CAPPED_SQL.format(where=self.where, limit=self.limit + 1) if counted else ""
         sql = ENTRY_SQL.format(matched=matched) + f"WHERE {self.where} ORDER BY {self.order}"
-        return sql, [*(self.params if counted else ()), *self.params]
+        return sql, [*(self.params if counted else ()), *self.params, *self.order_params]
 
-    def _search_sql(self) -> tuple[str, list]:
-        # The newest SEARCH_WINDOW + 1 matches, found once: the window is the first SEARCH_WINDOW of them, the capped
-        # count is theirs (the ORM's counts the matches again, up to as many, off the GIN index). `where` is columns,
-        # operators and placeholders (ListingFilter.rows), and a tsquery of tokens.
-        found = (
-            "WITH found AS MATERIALIZED (SELECT l.id, l.published_at FROM marketplace_listing l "  # noqa: S608
-            f"WHERE {self.where} ORDER BY {NEWEST_SQL} LIMIT {self.limit + 1}) "
+    def _search_sql(self, start: int, stop: int) -> tuple[str, list]:
+        filters, filter_params = self.filters
+        narrowed = filters != PUBLISHED_SQL
+        query, ranked = self.search.query, self.search.ranked
+        entry_rank, rank_params = (
+            search.relevance_sql(query, vector="s.vector", title="s.title") if ranked else ("0", [])
         )
-        window = f"SELECT id FROM found ORDER BY published_at DESC, id DESC LIMIT {int(self.limit)}"  # noqa: S608
-        entries = ENTRY_SQL.format(matched=", (SELECT COUNT(*) FROM found)")
-        return f"{found}{entries}WHERE l.id IN ({window}) ORDER BY {self.order}", self.params
+        listing_rank = search.relevance_sql(query, vector="l.search_vector", title="l.title")[0] if ranked else "0"
+        sql = SEARCH_SQL.format(
+            entry_rank=entry_rank, listing=" JOIN marketplace_listing l ON l.id = s.listing_id" if narrowed else "",
+            tsquery=self.search.tsquery, and_filters=f" AND {filters}" if narrowed else "", depth=SEARCH_DEPTH,
+            found=self.limit + 1, listing_rank=listing_rank, filters=filters, limit=self.limit,
+            order=RANKED_WINDOW_SQL if ranked else self.order,
+            window_listing="" if ranked else " JOIN marketplace_listing l ON l.id = w.id",
+            entries=ENTRY_SQL.format(matched=", (SELECT COUNT(*) FROM found)"), start=start, stop=stop,
+        )  # fmt: skip
+        order_params = [] if ranked else self.order_params
+        return sql, [*rank_params, *(filter_params if narrowed else ()), *rank_params, *filter_params, *order_params]
 
     def _count(self) -> int:
         with connection.cursor() as cursor:
@@ -384,13 +429,22 @@ class ListingFilter(django_filters.FilterSet):
                 condition, param = self._condition_sql(self.filters[name], value)
                 conditions.append(condition)
                 params.append(param)
-        if words:
-            conditions.append(f"l.search_vector @@ {search.tsquery_sql(words)}")
-        order, order_params = self._order_sql(data.get("ordering") or "relevance", query if words else "")
+        ordering = data.get("ordering") or "relevance"
+        order, order_params = self._order_sql(ordering, query if words else "")
+        if not words:
+            return CatalogueRows(
+                where=" AND ".join(conditions), params=params, order=order, order_params=order_params, limit=MAX_RESULTS
+            )
+        tsquery = search.tsquery_sql(words)
         return CatalogueRows(
-            where=" AND ".join(conditions), params=params, window=bool(words), order=order,
-            order_params=order_params, limit=SEARCH_WINDOW if words else MAX_RESULTS,
-        )  # fmt: skip
+            where=" AND ".join([*conditions, f"l.search_vector @@ {tsquery}"]),
+            params=params,
+            order=order,
+            order_params=order_params,
+            limit=SEARCH_WINDOW,
+            search=CatalogueSearch(query, tsquery, ordering == "relevance"),
+            filters=(" AND ".join(conditions), params),
+        )
 
     @staticmethod
     def _condition_sql(filter_: django_filters.Filter, value: Any) -> tuple[str, Any]:
@@ -409,7 +463,7 @@ class ListingFilter(django_filters.FilterSet):
             return ORDER_SQL[ordering], []
         if not query:
             return NEWEST_SQL, []
-        relevance, params = search.relevance_sql(query, table="l")
+        relevance, params = search.relevance_sql(query, vector="l.search_vector", title="l.title")
         return f"{relevance} DESC, {NEWEST_SQL}", params
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:

@@ -124,13 +124,14 @@ def tsquery_sql(words: list[str]) -> str:
     return "to_tsquery('simple'::regconfig, '" + " & ".join(words).replace("'", "''") + "')"
 
 
-def relevance_sql(query: str, *, table: str) -> tuple[str, list]:
-    """`relevance(query)` as SQL over the listing aliased `table`, with its parameters: ts_rank plus the title boost
-    (the share of the query's runs in the title, as a float8 division like the ORM's float sums)."""
+def relevance_sql(query: str, *, vector: str, title: str) -> tuple[str, list]:
+    """`relevance(query)` as SQL over the columns `vector` and `title` (a listing's, or its search entry's), with its
+    parameters: ts_rank plus the title boost (the share of the query's runs in the title, as a float8 division like
+    the ORM's float sums)."""
     runs = _runs(query)
-    hits = " + ".join(f"CASE WHEN UPPER({table}.title) LIKE UPPER(%s) THEN 1 ELSE 0 END" for _run in runs)
+    hits = " + ".join(f"CASE WHEN UPPER({title}) LIKE UPPER(%s) THEN 1 ELSE 0 END" for _run in runs)
     params = [f"%{connection.ops.prep_for_like_query(run)}%" for run in runs]
-    rank = f"ts_rank({table}.search_vector, {tsquery_sql(query_words(query))})"
+    rank = f"ts_rank({vector}, {tsquery_sql(query_words(query))})"
     return f"{rank} + ({hits})::float8 / {len(runs)}", params
 
 

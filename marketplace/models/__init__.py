@@ -3,12 +3,13 @@
 from marketplace.models.contract import HOLDING_STATES, Contract, Demand, DemandMatch, Offer, Signature
 from marketplace.models.delivery import Download, Entitlement, UsageRecord
 from marketplace.models.feedback import Complaint, Review
-from marketplace.models.listing import Listing, PricePlan
+from marketplace.models.listing import CatalogueSearchEntry, Listing, PricePlan
 from marketplace.models.payment import Payment, Refund, StripeEvent
 from marketplace.models.settlement import Payout, SettlementEntry
 
 __all__ = [
     "HOLDING_STATES",
+    "CatalogueSearchEntry",
     "Complaint",
     "Contract",
     "Demand",

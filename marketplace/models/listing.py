@@ -137,6 +137,27 @@ class Listing(StateMachineMixin):
         }
 
 
+class CatalogueSearchEntry(models.Model):
+    """A published listing's search vector, title and publication time, in a narrow table for the catalogue's search.
+
+    A search ranks the newest matches of its words: on PostgreSQL they are found by walking this table newest first
+    (a listing's row is wide, and reading past its other columns to the vector cost more than testing it), the GIN
+    index of the listing answering words the walk does not find among the newest entries. PostgreSQL keeps it by a
+    trigger on the listing (migration 0007), so no write path can forget it; SQLite, which searches `search_text`,
+    leaves it empty."""
+
+    listing = models.OneToOneField(Listing, on_delete=models.CASCADE, primary_key=True, related_name="search_entry")
+    published_at = models.DateTimeField(null=True)
+    title = models.CharField(max_length=200)
+    vector = SearchVectorField()
+
+    class Meta:
+        indexes = [models.Index(fields=["-published_at", "-listing"], name="catalogue_search_newest")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
 class PricePlan(models.Model):
     """What a buyer can contract for on a listing, and at what price."""
 

@@ -258,11 +258,14 @@ def _orm_page(data: dict, page: slice) -> tuple[list[dict], int]:
     return list(results.expect(page)[page]), results.matched
 
 
+@pytest.mark.parametrize("depth", [filters.SEARCH_DEPTH, 2], ids=["walk", "walk-then-gin"])
 @pytest.mark.parametrize("data", SHAPES)
-def test_the_api_pages_sql_reads_what_the_orm_reads(varied_catalogue, data, monkeypatch):
-    # given small caps, so that the count and the search's window are cut too
+def test_the_api_pages_sql_reads_what_the_orm_reads(varied_catalogue, data, depth, monkeypatch):
+    # given small caps, so that the count and the search's window are cut too (and a search's walk stops after the
+    # two newest entries: its matches are then read off the GIN index)
     monkeypatch.setattr(filters, "MAX_RESULTS", 4)
     monkeypatch.setattr(filters, "SEARCH_WINDOW", 3)
+    monkeypatch.setattr(filters, "SEARCH_DEPTH", depth)
     for page in (slice(0, 2), slice(2, 4), slice(6, 8)):
         # when the API's page is read with its hand-written SQL
         found = ListingFilter(data, queryset=catalogue_entries())

@@ -7,11 +7,12 @@ import pytest
 from django.db import connection
 
 from marketplace import search
+from marketplace.choices import ListingStatus
 from marketplace.filters import ListingFilter
-from marketplace.models import Listing
+from marketplace.models import CatalogueSearchEntry, Listing
 from marketplace.services import listings
 from tests.factories.accounts import owner_of
-from tests.factories.marketplace import plan_fields, published_listing, registered_product
+from tests.factories.marketplace import draft_listing, plan_fields, published_listing, registered_product
 
 pytestmark = pytest.mark.django_db
 
@@ -182,3 +183,42 @@ def test_the_rank_reads_the_stored_vector():
         pytest.skip("PostgreSQL only")
     assert "to_tsvector" not in str(listings.query)
     assert 'ts_rank("marketplace_listing"."search_vector"' in str(listings.query)
+
+
+# --- the search table (CatalogueSearchEntry) ------------------------------------------------------------------------
+
+
+def _entry(listing: Listing) -> CatalogueSearchEntry | None:
+    return CatalogueSearchEntry.objects.filter(listing=listing).first()
+
+
+def test_a_published_listing_has_a_search_entry_copied_from_it():
+    listing = published_listing(registered_product(title="港口吞吐量"), title="Berth calls")
+    listing.refresh_from_db()
+    entry = _entry(listing)
+    assert (entry.published_at, entry.title, entry.vector) == (
+        listing.published_at, "Berth calls", listing.search_vector,
+    )  # fmt: skip
+
+
+def test_the_entry_follows_the_listings_title_vector_and_status_through_any_write():
+    product = registered_product(title="港口吞吐量")
+    draft = draft_listing(product, title="Draft")
+    assert _entry(draft) is None  # not published
+    listing = published_listing(product, title="Berth calls")
+    Listing.objects.filter(pk=listing.pk).update(title="Berth calls, daily")  # a bulk update too
+    assert _entry(listing).title == "Berth calls, daily"
+    listings.listing_delist(listing=listing, by=owner_of(product.organization), reason="Replaced.")
+    assert _entry(listing) is None
+    Listing.objects.filter(pk=listing.pk).update(status=ListingStatus.PUBLISHED)
+    assert _entry(listing) is not None
+    Listing.objects.filter(pk=listing.pk).update(search_vector=None)  # not indexed: nothing to find it by
+    assert _entry(listing) is None
+
+
+def test_deleting_a_listing_deletes_its_entry():
+    listing = published_listing(registered_product())
+    with connection.cursor() as cursor:  # below the ORM, which would delete the entry first itself
+        cursor.execute("DELETE FROM marketplace_pricePlan WHERE listing_id = %s", [listing.pk])
+        cursor.execute("DELETE FROM marketplace_listing WHERE id = %s", [listing.pk])
+    assert not CatalogueSearchEntry.objects.filter(listing_id=listing.pk).exists()
