@@ -8,9 +8,10 @@ buttons to manage it), anyone else gets 404 for an unpublished one. The masked s
 shows; column statistics that come from single rows (minimum, maximum, frequent values) are left out.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import F, OuterRef, StringAgg, Subquery, Value, Window
+from django.db.models import Exists, F, OuterRef, StringAgg, Subquery, Value, Window
 from django.db.models.functions import RowNumber
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -19,7 +20,7 @@ from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from accounts.web import PAGE_SIZE, can, paginate, user_memberships
-from marketplace.choices import ListingStatus, PlanKind
+from marketplace.choices import ContractStatus, ListingStatus, PlanKind
 from marketplace.filters import CatalogueFilter, catalogue_entries, expected_page
 from marketplace.models import HOLDING_STATES, Contract, Listing
 from marketplace.services import feedback
@@ -100,13 +101,17 @@ def listing_context(request: HttpRequest, listing: Listing) -> dict[str, Any]:
         "can_request": request.user.is_authenticated and not is_member and listing.status == ListingStatus.PUBLISHED,
         "version": version,
         **_profile(version),
-        **_plans(listing, include_withdrawn=is_member),
+        **_plans(listing, include_withdrawn=is_member, buyers=_buyer_ids(request)),
         **_reviews(listing),
         "valuations": latest_valuations(listing.product),
         "certificate": RegistrationCertificate.objects.current().filter(product=listing.product_id).first(),
         "tags": listing.tag_names.split(TAG_SEPARATOR) if getattr(listing, "tag_names", None) else [],
         "delist_form": DelistForm() if listing.status == ListingStatus.PUBLISHED else None,
     }
+
+
+def _buyer_ids(request: HttpRequest) -> list[int]:
+    return [membership.organization_id for membership in user_memberships(request)]
 
 
 def _profile(version: ProductVersion | None) -> dict[str, Any]:
@@ -136,16 +141,22 @@ def _quality(quality: dict) -> list[dict[str, Any]]:
     return [{"key": key, "label": DIMENSION_LABELS[key], "score": quality.get(key)} for key in QUALITY_DIMENSIONS]
 
 
-def _plans(listing: Listing, *, include_withdrawn: bool) -> dict[str, Any]:
+def _plans(listing: Listing, *, include_withdrawn: bool, buyers: Iterable[int] = ()) -> dict[str, Any]:
+    """The plans, each knowing whether another buyer holds it (`is_held`, exclusive plans) and the open contract on
+    it of one of `buyers` (the viewer's organisations: `own_contract_id`, `own_contract_status`), in one query."""
     plans = listing.plans.all() if include_withdrawn else listing.plans.filter(is_active=True)
-    plans = list(plans)
-    exclusive = [plan.pk for plan in plans if plan.exclusive]
-    held = set()
-    if exclusive:
-        holding = Contract.objects.filter(plan__in=exclusive, status__in=HOLDING_STATES)
-        held = set(holding.values_list("plan_id", flat=True))
+    open_contracts = Contract.objects.filter(plan=OuterRef("pk"), status__in=HOLDING_STATES)
+    own = open_contracts.filter(buyer__in=list(buyers)).order_by("-pk")
+    plans = list(
+        plans.annotate(
+            taken=Exists(open_contracts.exclude(buyer__in=list(buyers))),
+            own_contract_id=Subquery(own.values("pk")[:1]),
+            own_contract_status=Subquery(own.values("status")[:1]),
+        )
+    )
     for plan in plans:
-        plan.is_held = plan.pk in held
+        plan.is_held = plan.exclusive and plan.taken
+        plan.own_contract_label = ContractStatus(plan.own_contract_status).label if plan.own_contract_id else ""
     return {"plans": plans, "has_active_plans": any(plan.is_active for plan in plans)}
 
 

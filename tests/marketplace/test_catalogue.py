@@ -294,6 +294,22 @@ def test_a_taken_exclusive_plan_says_so(client):
     assert "currently taken" in page and 'name="purpose"' not in page
 
 
+def test_a_buyer_with_an_open_contract_on_a_plan_is_sent_to_it_not_asked_again(client):
+    listing = published_listing(
+        registered_product(), plans=[plan_fields(), plan_fields("subscription", price=Decimal("90"))]
+    )
+    licence, subscription = listing.plans.order_by("position")
+    buyer = OrganizationFactory()
+    contract = contract_on(listing, plan=licence, buyer=buyer)
+    client.force_login(owner_of(buyer))
+    page = client.get(detail_url(listing)).content.decode()
+    assert "Your organisation has a contract on this plan" in page and contract.get_status_display() in page
+    assert reverse("marketplace:contract_detail", args=[contract.pk]) in page
+    assert f'name="plan" value="{licence.pk}"' not in page  # no second request for the held plan
+    assert f'name="plan" value="{subscription.pk}"' in page  # the other plan can still be requested
+    assert "currently taken" not in page
+
+
 def test_reviews_show_the_average_and_the_merchants_reply(client, listing):
     review(listing, 5, comment="Complete and on time.", reply="Thank you!")
     review(listing, 2, comment="Some days are missing.")
