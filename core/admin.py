@@ -106,7 +106,9 @@ class DecisionAdminMixin:
             message = exc.message if isinstance(exc, DomainError) else "; ".join(exc.messages)
             self.message_user(request, f"{obj}: {message}", messages.ERROR)
             return False
-        self.message_user(request, _("%(obj)s: %(decision)s done.") % {"obj": obj, "decision": decision.label})
+        self.message_user(
+            request, _("Decision recorded: %(decision)s — %(obj)s.") % {"decision": decision.label, "obj": obj}
+        )
         return True
 
     def _reason_page(self, request, decision, objects, form, action: str | None = None) -> TemplateResponse:

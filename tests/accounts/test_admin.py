@@ -74,8 +74,8 @@ def test_regulator_reviews_the_queue_and_verifies_with_a_reason(client, regulato
     url = reverse("admin:accounts_organization_decide", args=[pending_org.pk, "verify"])
     empty = client.post(url, {"reason": ""})
     assert empty.status_code == 200 and b"required" in empty.content.lower()
-    response = client.post(url, {"reason": "Licence checked against the registry."})
-    assert response.status_code == 302
+    response = client.post(url, {"reason": "Licence checked against the registry."}, follow=True)
+    assert f"Decision recorded: Verify — {pending_org.name}." in response.content.decode()
     pending_org.refresh_from_db()
     assert pending_org.status == VerificationStatus.VERIFIED
     event = AuditEvent.objects.get(action="organization.verified", object_id=str(pending_org.pk))

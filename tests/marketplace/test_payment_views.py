@@ -61,6 +61,9 @@ def test_the_pay_page_shows_the_amount_the_terms_hash_and_loads_stripe_js_with_t
     payment = Payment.objects.get(contract=contract)
     assert client_secret_of(page).startswith(payment.stripe_payment_intent)
     assert f'data-status-url="{reverse("marketplace:payment_status", args=[payment.pk])}"' in html
+    # Stripe.js's card inputs are a group named by the heading (a label may only point at a form control)
+    assert 'id="card-element-label"' in html and 'aria-labelledby="card-element-label"' in html
+    assert 'for="card-element"' not in html
     # localstripe's Stripe.js confirms a PaymentIntent waiting for 3-D Secure: the server prepared it
     assert stripe_test.intent(payment.stripe_payment_intent)["status"] == "requires_action"
 
