@@ -79,5 +79,5 @@ def admin_decide(journey: Journey, decision: str, reason: str) -> None:
     page.locator(".object-tools").get_by_role("link", name=decision, exact=True).click()
     page.get_by_label(re.compile("reason", re.I)).fill(reason)
     page.get_by_role("button", name=decision, exact=True).click()
-    expect(page.locator(".messagelist")).to_contain_text(f"{decision} done")
+    expect(page.locator(".messagelist")).to_contain_text(f"Decision recorded: {decision} — ")
     expect(page.locator(".messagelist .error")).to_have_count(0)
