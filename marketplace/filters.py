@@ -245,17 +245,19 @@ class CatalogueSearch(NamedTuple):
 
 
 class CatalogueRows(CatalogueResults):
-    """CatalogueResults as rows (dicts of ENTRY_VALUES), read with the SQL above: the published listings that `where`
-    lets through (with `params`), sorted by `order` (`order_params`). A search (`search`) reads its SEARCH_WINDOW newest
-    matches of `filters` (`where` without the words) instead: SEARCH_SQL."""
+    """CatalogueResults as rows (dicts of ENTRY_VALUES), read with the SQL above: the published listings that the
+    filters' `conditions` let through (with `params`), sorted by `order` (`order_params`); a search (`search`) reads
+    its SEARCH_WINDOW newest matches of them instead (SEARCH_SQL)."""
 
     def __init__(
-        self, *, where: str, params: list, order: str, order_params: list, limit: int,
-        search: CatalogueSearch | None = None, filters: tuple[str, list] = (PUBLISHED_SQL, []),
+        self, *, conditions: list[str], params: list, order: str, order_params: list, limit: int,
+        search: CatalogueSearch | None = None,
     ) -> None:  # fmt: skip
         super().__init__(Listing.objects.none(), matching=Listing.objects.none(), limit=limit)
-        self.where, self.params, self.search, self.filters = where, params, search, filters
+        self.conditions, self.params, self.search = conditions, params, search
         self.order, self.order_params = order, order_params
+        self.filters = " AND ".join([PUBLISHED_SQL, *conditions])  # the published listings the filters let through
+        self.where = f"{self.filters} AND l.search_vector @@ {search.tsquery}" if search else self.filters
 
     def _read(self, key: slice, *, counted: bool = False) -> list:
         start, stop = int(key.start), int(key.stop)
@@ -275,23 +277,23 @@ class CatalogueRows(CatalogueResults):
         return sql, [*(self.params if counted else ()), *self.params, *self.order_params]
 
     def _search_sql(self, start: int, stop: int) -> tuple[str, list]:
-        filters, filter_params = self.filters
-        narrowed = filters != PUBLISHED_SQL
         query, ranked = self.search.query, self.search.ranked
         entry_rank, rank_params = (
             search.relevance_sql(query, vector="s.vector", title="s.title") if ranked else ("0", [])
         )
         listing_rank = search.relevance_sql(query, vector="l.search_vector", title="l.title")[0] if ranked else "0"
+        narrowed = bool(self.conditions)  # the walk then reads each match's listing for the other filters
         sql = SEARCH_SQL.format(
             entry_rank=entry_rank, listing=" JOIN marketplace_listing l ON l.id = s.listing_id" if narrowed else "",
-            tsquery=self.search.tsquery, and_filters=f" AND {filters}" if narrowed else "", depth=SEARCH_DEPTH,
-            found=self.limit + 1, listing_rank=listing_rank, filters=filters, limit=self.limit,
+            tsquery=self.search.tsquery, and_filters=f" AND {self.filters}" if narrowed else "", depth=SEARCH_DEPTH,
+            found=self.limit + 1, listing_rank=listing_rank, filters=self.filters, limit=self.limit,
             order=RANKED_WINDOW_SQL if ranked else self.order,
             window_listing="" if ranked else " JOIN marketplace_listing l ON l.id = w.id",
             entries=ENTRY_SQL.format(matched=", (SELECT COUNT(*) FROM found)"), start=start, stop=stop,
         )  # fmt: skip
         order_params = [] if ranked else self.order_params
-        return sql, [*rank_params, *(filter_params if narrowed else ()), *rank_params, *filter_params, *order_params]
+        walk_params = self.params if narrowed else []
+        return sql, [*rank_params, *walk_params, *rank_params, *self.params, *order_params]
 
     def _count(self) -> int:
         with connection.cursor() as cursor:
@@ -423,7 +425,7 @@ class ListingFilter(django_filters.FilterSet):
         data = self.form.cleaned_data
         query = data.get(self.search_param) or ""
         words = search.query_words(query)
-        conditions, params = [PUBLISHED_SQL], []
+        conditions, params = [], []
         for name, value in data.items():
             if name not in APPLIED_AROUND and value not in EMPTY_VALUES:
                 condition, param = self._condition_sql(self.filters[name], value)
@@ -431,20 +433,11 @@ class ListingFilter(django_filters.FilterSet):
                 params.append(param)
         ordering = data.get("ordering") or "relevance"
         order, order_params = self._order_sql(ordering, query if words else "")
-        if not words:
-            return CatalogueRows(
-                where=" AND ".join(conditions), params=params, order=order, order_params=order_params, limit=MAX_RESULTS
-            )
-        tsquery = search.tsquery_sql(words)
+        found = CatalogueSearch(query, search.tsquery_sql(words), ordering == "relevance") if words else None
         return CatalogueRows(
-            where=" AND ".join([*conditions, f"l.search_vector @@ {tsquery}"]),
-            params=params,
-            order=order,
-            order_params=order_params,
-            limit=SEARCH_WINDOW,
-            search=CatalogueSearch(query, tsquery, ordering == "relevance"),
-            filters=(" AND ".join(conditions), params),
-        )
+            conditions=conditions, params=params, order=order, order_params=order_params,
+            limit=SEARCH_WINDOW if words else MAX_RESULTS, search=found,
+        )  # fmt: skip
 
     @staticmethod
     def _condition_sql(filter_: django_filters.Filter, value: Any) -> tuple[str, Any]:

@@ -143,13 +143,14 @@ def _quality(quality: dict) -> list[dict[str, Any]]:
 
 def _plans(listing: Listing, *, include_withdrawn: bool, buyers: Iterable[int] = ()) -> dict[str, Any]:
     """The plans, each knowing whether another buyer holds it (`is_held`, exclusive plans) and the open contract on
-    it of one of `buyers` (the viewer's organisations: `own_contract_id`, `own_contract_status`), in one query."""
+    it of one of `buyers` (the viewer's organisations: `own_contract_id`, `own_contract_label`), in one query."""
     plans = listing.plans.all() if include_withdrawn else listing.plans.filter(is_active=True)
+    buyers = list(buyers)
     open_contracts = Contract.objects.filter(plan=OuterRef("pk"), status__in=HOLDING_STATES)
-    own = open_contracts.filter(buyer__in=list(buyers)).order_by("-pk")
+    own = open_contracts.filter(buyer__in=buyers).order_by("-pk")
     plans = list(
         plans.annotate(
-            taken=Exists(open_contracts.exclude(buyer__in=list(buyers))),
+            taken=Exists(open_contracts.exclude(buyer__in=buyers)),
             own_contract_id=Subquery(own.values("pk")[:1]),
             own_contract_status=Subquery(own.values("status")[:1]),
         )
